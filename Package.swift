@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// libponder.so carries the Swift runtime inside it (-static-stdlib), so C and Python hosts
+// need no Swift toolchain. The library depends on no Swift package; only the CLI does.
+let package = Package(
+    name: "Ponder",
+    products: [
+        .library(name: "ponder", type: .dynamic, targets: ["Ponder"]),
+        .executable(name: "ponder-cli", targets: ["ponder-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng",
+                       providers: [.apt(["libpng-dev"])]),
+        // The public C header, imported so the C API's @_cdecl functions use its exact types.
+        .systemLibrary(name: "CPonder", path: "Sources/CPonder"),
+        .target(
+            name: "PonderCore",
+            dependencies: ["COpenBLAS", "CPNG"]
+        ),
+        .target(
+            name: "Ponder",
+            dependencies: ["PonderCore", "CPonder"],
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+        ),
+        .executableTarget(
+            name: "ponder-cli",
+            dependencies: [
+                "PonderCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "PonderCoreTests", dependencies: ["PonderCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,40 @@
+import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A loaded model: the mapped file, its checked facts, the transformer weights (read in
+/// place) and the VQ decoder. Immutable once made, so any number of sessions on any threads
+/// may share it.
+public final class Model: @unchecked Sendable {
+    public let file: GGUFFile
+    public let hyperParameters: HyperParameters
+    public let vocabulary: Vocabulary
+    let weights: TransformerWeights
+    let decoder: VQDecoder
+
+    public var parameterCount: Int { weights.parameterCount + decoder.parameterCount }
+
+    public init(path: String) throws {
+        file = try GGUFFile(path: path)
+        (hyperParameters, vocabulary) = try file.readHyperParameters()
+        weights = try TransformerWeights(file: file, hp: hyperParameters)
+        decoder = try VQDecoder(file: file, hp: hyperParameters)
+        // The engine splits work across its own threads; OpenBLAS's pool would fight them and
+        // make results depend on scheduling.
+        openblas_set_num_threads(1)
+    }
+
+    /// Token ids of a prompt's words.
+    func tokens(_ prompt: Prompt) throws -> [Int32] {
+        try prompt.words.map { word in
+            guard let id = vocabulary.id(word) else { throw PonderError.badPrompt("the model's vocabulary lacks '\(word)'") }
+            return id
+        }
+    }
+
+    func tokens(_ plan: Plan) -> [Int32] {
+        // Load checked that every plan word is in the vocabulary.
+        plan.words.map { vocabulary.id($0)! }
+    }
+}

@@ -1,0 +1,224 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct SessionParameters: Equatable {
+    public var seed: UInt64 = 0
+    public var temperature: Float = 1.0
+    public var topK: Int = 0
+    public var topP: Float = 1.0
+    /// Classifier-free guidance scale; nil takes the model's default. 1 turns guidance off.
+    public var cfgScale: Float? = nil
+    /// Whether `plan(prompt:)` writes a plan before drawing.
+    public var think: Bool = true
+    /// Worker threads; 0 picks the number of online processors (at most 8).
+    public var threads: Int = 0
+
+    public init() {}
+
+    public static let maxThreads = 256
+    public static let maxCFGScale: Float = 100
+
+    func validated() throws -> SessionParameters {
+        guard temperature.isFinite, temperature >= 0, temperature <= 100 else {
+            throw PonderError.invalidArgument("temperature \(temperature) is out of range (0 to 100)")
+        }
+        guard topK >= 0 else { throw PonderError.invalidArgument("top_k \(topK) must not be negative") }
+        guard topP.isFinite, topP > 0, topP <= 1 else { throw PonderError.invalidArgument("top_p \(topP) is out of range (0 exclusive to 1)") }
+        if let s = cfgScale {
+            guard s.isFinite, s >= 0, s <= SessionParameters.maxCFGScale else {
+                throw PonderError.invalidArgument("cfg_scale \(s) is out of range (0 to \(SessionParameters.maxCFGScale))")
+            }
+        }
+        guard threads >= 0, threads <= SessionParameters.maxThreads else {
+            throw PonderError.invalidArgument("thread count \(threads) is out of range (0 to \(SessionParameters.maxThreads))")
+        }
+        var p = self
+        if p.threads == 0 { p.threads = max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+        return p
+    }
+}
+
+/// One generation at a time on a shared model: plan (think), then step through the image
+/// tokens, decoding whenever a preview is wanted. A session is used by one thread at a time.
+public final class Session {
+    public let model: Model
+    public let parameters: SessionParameters
+    public let cfgScale: Float
+
+    public private(set) var prompt: Prompt?
+    public private(set) var plan: Plan?
+    /// Image codes generated so far, in raster order.
+    public private(set) var codes: [Int32] = []
+
+    private let pool: ThreadPool
+    private let state: TransformerState
+    private var sampler: Sampler
+    /// Whether the transformer's logits are those for the next image token.
+    private var drawing = false
+
+    static let thinkStream: UInt64 = 0x7468_696E_6B00_0000  // "think"
+    static let drawStream: UInt64 = 0x6472_6177_0000_0000  // "draw"
+
+    public var totalTokens: Int { model.hyperParameters.imageTokens }
+    public var guided: Bool { cfgScale != 1 }
+
+    public init(model: Model, parameters: SessionParameters = SessionParameters()) throws {
+        let p = try parameters.validated()
+        self.model = model
+        self.parameters = p
+        cfgScale = p.cfgScale ?? model.hyperParameters.defaultCFGScale
+        pool = try ThreadPool(size: p.threads)
+        state = TransformerState(weights: model.weights, pool: pool)
+        sampler = Sampler(params: SamplingParameters(temperature: p.temperature, topK: p.topK, topP: p.topP),
+                          seed: p.seed, capacity: model.hyperParameters.vocabSize)
+        codes.reserveCapacity(model.hyperParameters.imageTokens)
+    }
+
+    // MARK: Thinking
+
+    /// Takes a prompt, checks it against the prompt language and, with thinking on, writes a
+    /// plan (returned). Starts a new image: tokens drawn before are discarded.
+    @discardableResult
+    public func plan(prompt text: String) throws -> Plan? {
+        let prompt = try Prompt(text)
+        let promptTokens = try model.tokens(prompt)
+        self.prompt = prompt
+        plan = nil
+        resetDrawing()
+        guard parameters.think else { return nil }
+
+        let vocab = model.vocabulary
+        try feed(0, [vocab.bos] + promptTokens + [vocab.think])
+        sampler.rng = RandomSource(seed: parameters.seed ^ Session.thinkStream)
+        var grammar = PlanGrammar()
+        var candidates: [Int32] = []
+        while true {
+            let allowed = grammar.allowed()
+            candidates.removeAll(keepingCapacity: true)
+            for w in allowed.words { candidates.append(vocab.id(w)!) }
+            for n in allowed.numbers { candidates.append(vocab.id(String(n))!) }
+            if allowed.end { candidates.append(vocab.endThink) }
+            let logits = state.logits(of: 0)
+            let token = sampler.sample(count: candidates.count) { ids, out in
+                for (i, id) in candidates.enumerated() {
+                    ids[i] = id
+                    out[i] = logits[Int(id)]
+                }
+            }
+            if token == vocab.endThink { break }
+            try grammar.accept(word: vocab.words[Int(token)])
+            try state.append(0, [token])
+        }
+        plan = grammar.plan
+        return plan
+    }
+
+    /// Replaces the plan with one the caller wrote or edited (text form of docs/plan.md).
+    /// Needs a prompt from `plan(prompt:)`; starts the image anew.
+    public func setPlan(_ text: String) throws {
+        guard prompt != nil else { throw PonderError.wrongState("set a prompt with plan(prompt:) before setting a plan") }
+        plan = try Plan(text: text)
+        resetDrawing()
+    }
+
+    // MARK: Drawing
+
+    /// Generates up to `maxTokens` more image tokens; returns how many are done and remain.
+    @discardableResult
+    public func step(_ maxTokens: Int) throws -> (done: Int, remaining: Int) {
+        guard maxTokens >= 0 else { throw PonderError.invalidArgument("token count \(maxTokens) must not be negative") }
+        guard let prompt else { throw PonderError.wrongState("call plan(prompt:) before step") }
+        let total = totalTokens
+        if codes.count < total && maxTokens > 0 && !drawing {
+            try startDrawing(prompt)
+        }
+        let vocab = model.vocabulary
+        let offset = vocab.imageCodeOffset, k = vocab.codebookSize
+        let scale = cfgScale
+        let guided = self.guided
+        var made = 0
+        while made < maxTokens && codes.count < total {
+            let cond = state.logits(of: 0), uncond = state.logits(of: 1)
+            let token = sampler.sample(count: k) { ids, out in
+                for i in 0..<k {
+                    ids[i] = Int32(offset + i)
+                    let c = cond[offset + i]
+                    out[i] = guided ? uncond[offset + i] + scale * (c - uncond[offset + i]) : c
+                }
+            }
+            codes.append(token - Int32(offset))
+            made += 1
+            if codes.count < total {
+                if guided {
+                    try state.step([(0, token), (1, token)])
+                } else {
+                    try state.step([(0, token)])
+                }
+            }
+        }
+        return (codes.count, total - codes.count)
+    }
+
+    private func startDrawing(_ prompt: Prompt) throws {
+        let vocab = model.vocabulary
+        var cond = [vocab.bos] + (try model.tokens(prompt))
+        if let plan { cond += [vocab.think] + model.tokens(plan) + [vocab.endThink] }
+        cond.append(vocab.image)
+        try feed(0, cond)
+        if guided { try feed(1, [vocab.bos, vocab.image]) }
+        sampler.rng = RandomSource(seed: parameters.seed ^ Session.drawStream)
+        drawing = true
+    }
+
+    private func resetDrawing() {
+        codes.removeAll(keepingCapacity: true)
+        drawing = false
+    }
+
+    /// Makes sequence `seq` hold exactly `tokens`, reusing the cached common prefix, and
+    /// leaves the logits after its last token.
+    private func feed(_ seq: Int, _ tokens: [Int32]) throws {
+        let cached = state.caches[seq].tokens
+        var common = 0
+        while common < min(cached.count, tokens.count - 1) && cached[common] == tokens[common] { common += 1 }
+        state.truncate(seq, to: common)
+        try state.append(seq, Array(tokens[common...]))
+    }
+
+    // MARK: Decoding
+
+    public var imageWidth: Int { model.hyperParameters.imageWidth }
+    public var imageHeight: Int { model.hyperParameters.imageHeight }
+    public var imageByteCount: Int { imageWidth * imageHeight * 3 }
+
+    /// The neutral grey shown where tokens are not yet generated.
+    public static let pendingFill: UInt8 = 128
+
+    /// Decodes the tokens so far into RGB8 (row-major); not yet generated cells are grey.
+    public func decode(into rgb: UnsafeMutableRawBufferPointer) throws {
+        guard !codes.isEmpty else { throw PonderError.wrongState("no image tokens yet: call step before decode") }
+        guard rgb.count >= imageByteCount, let base = rgb.baseAddress else {
+            throw PonderError(.bufferTooSmall, "RGB buffer holds \(rgb.count) bytes; the image needs \(imageByteCount)")
+        }
+        let hp = model.hyperParameters
+        var grid = codes
+        grid.append(contentsOf: repeatElement(0, count: hp.imageTokens - codes.count))
+        let out = base.assumingMemoryBound(to: UInt8.self)
+        try model.decoder.decode(codes: grid, into: out)
+        let cellW = hp.imageWidth / hp.gridWidth, cellH = hp.imageHeight / hp.gridHeight
+        for cell in codes.count..<hp.imageTokens {
+            let gx = cell % hp.gridWidth, gy = cell / hp.gridWidth
+            for y in (gy * cellH)..<((gy + 1) * cellH) {
+                let row = out + (y * hp.imageWidth + gx * cellW) * 3
+                row.update(repeating: Session.pendingFill, count: cellW * 3)
+            }
+        }
+    }
+
+    public func decode() throws -> [UInt8] {
+        var rgb = [UInt8](repeating: 0, count: imageByteCount)
+        try rgb.withUnsafeMutableBytes { try decode(into: $0) }
+        return rgb
+    }
+}

@@ -1,0 +1,124 @@
+/// A weight matrix read in place from the mapped file: `rows` rows of `cols` values, each row
+/// stored contiguously as F32, F16 or Q8_0 blocks (32 int8 values and one f16 scale).
+struct Matrix {
+    let rows: Int
+    let cols: Int
+    let type: GGUFFile.TensorType
+    let data: UnsafeRawPointer
+
+    var rowBytes: Int { cols / type.block.elements * type.block.bytes }
+
+    /// Dequantizes row `r` into `out` (cols values).
+    func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        let p = data + r * rowBytes
+        switch type {
+        case .f32:
+            out.update(from: p.assumingMemoryBound(to: Float.self), count: cols)
+        case .f16:
+            for i in 0..<cols { out[i] = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        case .q8_0:
+            for b in 0..<(cols / 32) {
+                let block = p + b * 34
+                let d = Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
+                for i in 0..<32 { out[b * 32 + i] = d * Float(block.load(fromByteOffset: 2 + i, as: Int8.self)) }
+            }
+        }
+    }
+
+    /// All values as F32 (for the small tensors: norms, biases, decoder weights).
+    func floats() -> [Float] {
+        var out = [Float](repeating: 0, count: rows * cols)
+        out.withUnsafeMutableBufferPointer { buf in
+            for r in 0..<rows { row(r, into: buf.baseAddress! + r * cols) }
+        }
+        return out
+    }
+
+    /// out[b][r] = Σ_k self[r][k] · x[b][k] for b in 0..<batch, over rows `rows` of self.
+    /// Each output is computed the same way whichever rows a thread is given, so results do
+    /// not depend on the thread count.
+    func multiply(_ x: UnsafePointer<Float>, batch: Int, into out: UnsafeMutablePointer<Float>, rows range: Range<Int>) {
+        switch type {
+        case .q8_0:
+            let blocks = cols / 32
+            for r in range {
+                let w = data + r * rowBytes
+                for b in 0..<batch {
+                    out[b * rows + r] = Matrix.dotQ8(w, x + b * cols, blocks: blocks)
+                }
+            }
+        case .f32, .f16:
+            // Rare (small models only): dequantize each row on the stack-free scratch path.
+            for r in range {
+                for b in 0..<batch {
+                    out[b * rows + r] = dotGeneric(r, x + b * cols)
+                }
+            }
+        }
+    }
+
+    private func dotGeneric(_ r: Int, _ x: UnsafePointer<Float>) -> Float {
+        let p = data + r * rowBytes
+        var sum: Float = 0
+        if type == .f32 {
+            let w = p.assumingMemoryBound(to: Float.self)
+            for i in 0..<cols { sum += w[i] * x[i] }
+        } else {
+            for i in 0..<cols { sum += Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) * x[i] }
+        }
+        return sum
+    }
+
+    /// Dot product of one Q8_0 row with F32 activations: int8 weights widened to float and
+    /// multiplied exactly, so the result matches the dequantized reference to rounding.
+    @inline(__always)
+    static func dotQ8(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, blocks: Int) -> Float {
+        var acc = SIMD8<Float>()
+        let xr = UnsafeRawPointer(x)
+        for b in 0..<blocks {
+            let block = w + b * 34
+            let d = Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
+            let q = block + 2
+            let xb = xr + b * 128
+            var s = SIMD8<Float>()
+            for k in 0..<4 {
+                let qi = q.loadUnaligned(fromByteOffset: 8 * k, as: SIMD8<Int8>.self)
+                let qf = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: qi))
+                let xv = xb.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self)
+                s.addProduct(qf, xv)
+            }
+            acc.addProduct(SIMD8<Float>(repeating: d), s)
+        }
+        return acc.sum()
+    }
+}
+
+enum Kernels {
+    /// out = x / rms(x) * weight, for one vector of `n` values.
+    static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, n: Int, eps: Float) {
+        var ss: Float = 0
+        for i in 0..<n { ss += x[i] * x[i] }
+        let scale = 1 / (ss / Float(n) + eps).squareRoot()
+        for i in 0..<n { out[i] = x[i] * scale * weight[i] }
+    }
+
+    /// In-place softmax over `n` values.
+    static func softmax(_ x: UnsafeMutablePointer<Float>, n: Int) {
+        var m = -Float.infinity
+        for i in 0..<n where x[i] > m { m = x[i] }
+        var sum: Float = 0
+        for i in 0..<n {
+            let e = expf(x[i] - m)
+            x[i] = e
+            sum += e
+        }
+        let inv = 1 / sum
+        for i in 0..<n { x[i] *= inv }
+    }
+
+    static func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

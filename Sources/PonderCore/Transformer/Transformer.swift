@@ -1,0 +1,301 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Llama-architecture transformer's weights, read in place from the model file:
+/// RMSNorm, rotary position embedding on interleaved pairs (llama.cpp's "normal" rope, so
+/// the same weights run there unchanged), grouped-query attention, SwiGLU feed-forward.
+final class TransformerWeights: @unchecked Sendable {
+    struct Layer {
+        let attnNorm: [Float]
+        let wq, wk, wv, wo: Matrix
+        let ffnNorm: [Float]
+        let gate, up, down: Matrix
+    }
+
+    let hp: HyperParameters
+    let embedding: Matrix
+    let layers: [Layer]
+    let outputNorm: [Float]
+    let output: Matrix
+    /// cos and sin of every (position, pair) angle, [contextLength][headDim / 2].
+    let ropeCos: [Float]
+    let ropeSin: [Float]
+    let parameterCount: Int
+
+    init(file: GGUFFile, hp: HyperParameters) throws {
+        self.hp = hp
+        var count = 0
+        func matrix(_ name: String, cols: Int, rows: Int, types: Set<GGUFFile.TensorType> = [.q8_0]) throws -> Matrix {
+            guard let t = file.tensor(name) else { throw PonderError.badModel("tensor '\(name)' is missing") }
+            guard t.dims == [cols, rows] else {
+                throw PonderError.badModel("tensor '\(name)' has shape \(t.dims), expected [\(cols), \(rows)]")
+            }
+            guard types.contains(t.type) else {
+                throw PonderError.badModel("tensor '\(name)' has type \(t.type), expected one of \(types.map { "\($0)" }.sorted())")
+            }
+            count += t.elementCount
+            return Matrix(rows: rows, cols: cols, type: t.type, data: file.data(of: t))
+        }
+        func vector(_ name: String, _ n: Int) throws -> [Float] {
+            try matrix(name, cols: n, rows: 1, types: [.f32, .f16]).floats()
+        }
+        // A 1-D tensor is stored with one dimension; accept [n] as well as [n, 1].
+        func norm(_ name: String, _ n: Int) throws -> [Float] {
+            if let t = file.tensor(name), t.dims == [n] {
+                guard t.type == .f32 || t.type == .f16 else { throw PonderError.badModel("tensor '\(name)' must be F32 or F16") }
+                count += n
+                return Matrix(rows: 1, cols: n, type: t.type, data: file.data(of: t)).floats()
+            }
+            return try vector(name, n)
+        }
+
+        let d = hp.dim, hd = hp.headDim
+        embedding = try matrix("token_embd.weight", cols: d, rows: hp.vocabSize, types: [.f32, .f16, .q8_0])
+        var layers: [Layer] = []
+        for i in 0..<hp.layers {
+            let p = "blk.\(i)."
+            layers.append(Layer(
+                attnNorm: try norm(p + "attn_norm.weight", d),
+                wq: try matrix(p + "attn_q.weight", cols: d, rows: hp.heads * hd),
+                wk: try matrix(p + "attn_k.weight", cols: d, rows: hp.kvHeads * hd),
+                wv: try matrix(p + "attn_v.weight", cols: d, rows: hp.kvHeads * hd),
+                wo: try matrix(p + "attn_output.weight", cols: hp.heads * hd, rows: d),
+                ffnNorm: try norm(p + "ffn_norm.weight", d),
+                gate: try matrix(p + "ffn_gate.weight", cols: d, rows: hp.ffnDim),
+                up: try matrix(p + "ffn_up.weight", cols: d, rows: hp.ffnDim),
+                down: try matrix(p + "ffn_down.weight", cols: hp.ffnDim, rows: d)))
+        }
+        self.layers = layers
+        outputNorm = try norm("output_norm.weight", d)
+        output = try matrix("output.weight", cols: d, rows: hp.vocabSize)
+        parameterCount = count
+
+        let pairs = hd / 2
+        var cosT = [Float](repeating: 0, count: hp.contextLength * pairs)
+        var sinT = cosT
+        for pos in 0..<hp.contextLength {
+            for i in 0..<pairs {
+                let freq = pow(Double(hp.ropeBase), -Double(2 * i) / Double(hd))
+                let angle = Double(pos) * freq
+                cosT[pos * pairs + i] = Float(cos(angle))
+                sinT[pos * pairs + i] = Float(sin(angle))
+            }
+        }
+        ropeCos = cosT
+        ropeSin = sinT
+    }
+}
+
+/// One sequence's key/value cache and the tokens it holds.
+struct KVCache {
+    /// [layer][position][kvHeads * headDim]
+    var keys: UnsafeMutablePointer<Float>
+    var values: UnsafeMutablePointer<Float>
+    var tokens: [Int32] = []
+    let capacity: Int
+
+    init(hp: HyperParameters) {
+        let n = hp.layers * hp.contextLength * hp.kvHeads * hp.headDim
+        keys = .allocate(capacity: n)
+        values = .allocate(capacity: n)
+        keys.initialize(repeating: 0, count: n)
+        values.initialize(repeating: 0, count: n)
+        capacity = hp.contextLength
+        tokens.reserveCapacity(hp.contextLength)
+    }
+
+    func free() {
+        keys.deallocate()
+        values.deallocate()
+    }
+}
+
+/// The transformer's working memory for one session: caches for up to two sequences (the
+/// conditional and the unconditional one of classifier-free guidance) and scratch buffers
+/// sized once, so generating a token allocates nothing.
+final class TransformerState {
+    let w: TransformerWeights
+    let hp: HyperParameters
+    let pool: ThreadPool
+    var caches: [KVCache]
+    /// The most tokens one forward call takes.
+    let maxBatch: Int
+
+    private let x, xb, q, k, v, att, hb, hb2, logits: UnsafeMutablePointer<Float>
+    private var pending: [(seq: Int, token: Int32, pos: Int)] = []
+
+    static let sequences = 2
+
+    init(weights: TransformerWeights, pool: ThreadPool) {
+        w = weights
+        hp = weights.hp
+        self.pool = pool
+        caches = (0..<TransformerState.sequences).map { _ in KVCache(hp: weights.hp) }
+        maxBatch = hp.contextLength
+        func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
+            p.initialize(repeating: 0, count: n)
+            return p
+        }
+        let kvDim = hp.kvHeads * hp.headDim
+        x = buffer(maxBatch * hp.dim)
+        xb = buffer(maxBatch * hp.dim)
+        q = buffer(maxBatch * hp.dim)
+        k = buffer(maxBatch * kvDim)
+        v = buffer(maxBatch * kvDim)
+        att = buffer(maxBatch * hp.heads * hp.contextLength)
+        hb = buffer(maxBatch * hp.ffnDim)
+        hb2 = buffer(maxBatch * hp.ffnDim)
+        logits = buffer(TransformerState.sequences * hp.vocabSize)
+        pending.reserveCapacity(maxBatch)
+    }
+
+    deinit {
+        for c in caches { c.free() }
+        for p in [x, xb, q, k, v, att, hb, hb2, logits] { p.deallocate() }
+    }
+
+    /// The logits that the last `forward` produced for sequence `seq`.
+    func logits(of seq: Int) -> UnsafeMutablePointer<Float> { logits + seq * hp.vocabSize }
+
+    /// Drops cached positions from `length` on.
+    func truncate(_ seq: Int, to length: Int) {
+        if caches[seq].tokens.count > length { caches[seq].tokens.removeLast(caches[seq].tokens.count - length) }
+    }
+
+    /// Appends `tokens` to sequence `seq`'s cache and computes the logits after the last of
+    /// them. Several sequences can be advanced in one pass over the weights with `step`.
+    func append(_ seq: Int, _ tokens: [Int32]) throws {
+        var start = 0
+        while start < tokens.count {
+            let end = min(tokens.count, start + maxBatch)
+            try step(tokens[start..<end].map { (seq, $0) })
+            start = end
+        }
+    }
+
+    /// One pass over the weights for a batch of (sequence, token) items; each item goes at the
+    /// next position of its sequence. Logits are kept for the last item of each sequence.
+    func step(_ items: [(seq: Int, token: Int32)]) throws {
+        guard !items.isEmpty else { return }
+        guard items.count <= maxBatch else { throw PonderError(.internal, "batch of \(items.count) exceeds \(maxBatch)") }
+        pending.removeAll(keepingCapacity: true)
+        var next = caches.map { $0.tokens.count }
+        for item in items {
+            guard item.seq >= 0, item.seq < caches.count else { throw PonderError(.internal, "bad sequence \(item.seq)") }
+            guard item.token >= 0, Int(item.token) < hp.vocabSize else { throw PonderError(.internal, "token \(item.token) outside the vocabulary") }
+            guard next[item.seq] < hp.contextLength else {
+                throw PonderError.invalidArgument("the sequence would exceed the model's context of \(hp.contextLength) tokens")
+            }
+            pending.append((item.seq, item.token, next[item.seq]))
+            next[item.seq] += 1
+        }
+        forward()
+        for item in pending { caches[item.seq].tokens.append(item.token) }
+    }
+
+    private func forward() {
+        let n = pending.count
+        let d = hp.dim, hd = hp.headDim, kvDim = hp.kvHeads * hd, ffn = hp.ffnDim
+        let ctx = hp.contextLength
+        for (b, item) in pending.enumerated() { w.embedding.row(Int(item.token), into: x + b * d) }
+
+        for (l, layer) in w.layers.enumerated() {
+            layer.attnNorm.withUnsafeBufferPointer { nw in
+                for b in 0..<n { Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
+            }
+            matmul(layer.wq, xb, n, q)
+            matmul(layer.wk, xb, n, k)
+            matmul(layer.wv, xb, n, v)
+
+            // Rotary embedding on interleaved pairs, then store keys and values in the cache.
+            for (b, item) in pending.enumerated() {
+                rope(q + b * d, heads: hp.heads, pos: item.pos)
+                rope(k + b * kvDim, heads: hp.kvHeads, pos: item.pos)
+                let cache = caches[item.seq]
+                let offset = (l * ctx + item.pos) * kvDim
+                (cache.keys + offset).update(from: k + b * kvDim, count: kvDim)
+                (cache.values + offset).update(from: v + b * kvDim, count: kvDim)
+            }
+
+            // Attention: each item sees its own sequence up to its position (causal).
+            let group = hp.heads / hp.kvHeads
+            let scale = 1 / Float(hd).squareRoot()
+            pool.parallelFor(n * hp.heads) { range in
+                for job in range {
+                    let b = job / hp.heads, h = job % hp.heads
+                    let item = pending[b]
+                    let cache = caches[item.seq]
+                    let qh = q + b * d + h * hd
+                    let scores = att + job * ctx
+                    let kvOff = (h / group) * hd
+                    let base = l * ctx * kvDim
+                    for t in 0...item.pos {
+                        let kt = cache.keys + base + t * kvDim + kvOff
+                        var s: Float = 0
+                        for i in 0..<hd { s += qh[i] * kt[i] }
+                        scores[t] = s * scale
+                    }
+                    Kernels.softmax(scores, n: item.pos + 1)
+                    let out = xb + b * d + h * hd
+                    out.update(repeating: 0, count: hd)
+                    for t in 0...item.pos {
+                        let vt = cache.values + base + t * kvDim + kvOff
+                        let a = scores[t]
+                        for i in 0..<hd { out[i] += a * vt[i] }
+                    }
+                }
+            }
+            matmul(layer.wo, xb, n, q)
+            for i in 0..<(n * d) { x[i] += q[i] }
+
+            layer.ffnNorm.withUnsafeBufferPointer { nw in
+                for b in 0..<n { Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
+            }
+            matmul(layer.gate, xb, n, hb)
+            matmul(layer.up, xb, n, hb2)
+            for i in 0..<(n * ffn) { hb[i] = Kernels.silu(hb[i]) * hb2[i] }
+            matmul(layer.down, hb, n, q)
+            for i in 0..<(n * d) { x[i] += q[i] }
+        }
+
+        // Logits only for the last item of each sequence in the batch.
+        for seq in 0..<caches.count {
+            guard let b = pending.lastIndex(where: { $0.seq == seq }) else { continue }
+            w.outputNorm.withUnsafeBufferPointer { nw in
+                Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + seq * d, n: d, eps: hp.normEpsilon)
+            }
+        }
+        let has0 = pending.contains { $0.seq == 0 }, has1 = pending.contains { $0.seq == 1 }
+        if has0 && has1 {
+            matmul(w.output, xb, 2, logits)
+        } else {
+            let only = has0 ? 0 : 1
+            matmul(w.output, xb + only * d, 1, logits + only * hp.vocabSize)
+        }
+    }
+
+    private func matmul(_ m: Matrix, _ input: UnsafePointer<Float>, _ batch: Int, _ out: UnsafeMutablePointer<Float>) {
+        pool.parallelFor(m.rows) { range in
+            m.multiply(input, batch: batch, into: out, rows: range)
+        }
+    }
+
+    private func rope(_ vec: UnsafeMutablePointer<Float>, heads: Int, pos: Int) {
+        let hd = hp.headDim, pairs = hd / 2
+        w.ropeCos.withUnsafeBufferPointer { cosT in
+            w.ropeSin.withUnsafeBufferPointer { sinT in
+                for h in 0..<heads {
+                    let p = vec + h * hd
+                    for i in 0..<pairs {
+                        let c = cosT[pos * pairs + i], s = sinT[pos * pairs + i]
+                        let a = p[2 * i], b = p[2 * i + 1]
+                        p[2 * i] = a * c - b * s
+                        p[2 * i + 1] = a * s + b * c
+                    }
+                }
+            }
+        }
+    }
+}
