@@ -173,6 +173,16 @@ ponder_status ponder_decode(ponder_session *session, uint8_t *rgb, size_t rgb_si
 /* Decodes the tokens so far and writes them as a PNG file at path. */
 ponder_status ponder_write_png(ponder_session *session, const char *path);
 
+/* ---- Raw evaluation ------------------------------------------------------------------ */
+
+/* Evaluates raw token ids, llama_eval-style, for parity checks and benchmarks: keeps the
+ * first n_past tokens evaluated so far on this session, appends n_tokens tokens and writes
+ * the logits after the last one into logits (vocab_size floats; logits may be NULL to skip
+ * the copy). Token ids are those of the model's vocabulary (docs/format.md). Discards the
+ * image in progress; the next ponder_step starts drawing anew. */
+ponder_status ponder_eval(ponder_session *session, const int32_t *tokens, size_t n_tokens,
+                          size_t n_past, float *logits, size_t logits_size);
+
 /* ---- PNG ----------------------------------------------------------------------------- */
 
 /* Encodes RGB8 pixels (row-major, width * height * 3 bytes) as PNG in memory.

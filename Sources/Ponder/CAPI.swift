@@ -288,6 +288,22 @@ public func ponder_write_png(_ session: OpaquePointer?, _ path: UnsafePointer<CC
     }
 }
 
+// MARK: - Raw evaluation
+
+@_cdecl("ponder_eval")
+public func ponder_eval(_ session: OpaquePointer?, _ tokens: UnsafePointer<Int32>?, _ count: Int, _ past: Int,
+                        _ logits: UnsafeMutablePointer<Float>?, _ logitsSize: Int) -> ponder_status {
+    guard let session else { return fail(.invalidArgument, "ponder_eval: session is NULL") }
+    let box = sessionBox(session)
+    return guarded(box) {
+        guard let tokens else { throw PonderError(.invalidArgument, "ponder_eval: tokens is NULL") }
+        guard count >= 0, count <= 1 << 20, past >= 0 else { throw PonderError(.invalidArgument, "ponder_eval: bad n_tokens or n_past") }
+        let ids = Array(UnsafeBufferPointer(start: tokens, count: count))
+        try box.session.evaluate(tokens: ids, keep: past,
+                                 logits: UnsafeMutableBufferPointer(start: logits, count: logits == nil ? 0 : logitsSize))
+    }
+}
+
 // MARK: - PNG
 
 @_cdecl("ponder_encode_png")

@@ -1,0 +1,132 @@
+"""Export a reference model to the engine's GGUF file (docs/format.md), with the `gguf`
+package's writer and its Q8_0 quantizer.
+
+    python -m ponder_train.export --random --out models/test-random.gguf
+
+writes a small random-weight model (for tests and the README's demo until a trained model
+ships).
+"""
+import argparse
+
+import gguf
+import numpy as np
+import torch
+
+from .model import Config, Transformer, VQDecoder, default_decoder_ops
+from .vocab import Vocabulary
+
+ARCH = "ponder"
+PLAN_GRAMMAR_VERSION = 1
+Q8 = gguf.GGMLQuantizationType.Q8_0
+
+
+def q8_round_trip(w: np.ndarray) -> np.ndarray:
+    """What the engine will compute with: the weights quantized to Q8_0 and back."""
+    q = gguf.quants.quantize(w.astype(np.float32), Q8)
+    return gguf.quants.dequantize(q, Q8).reshape(w.shape).astype(np.float32)
+
+
+def transformer_matrices(t: Transformer):
+    """(GGUF name, torch parameter) for every Q8_0 matrix, in file order."""
+    yield "token_embd.weight", t.embed.weight
+    for i, b in enumerate(t.blocks):
+        p = f"blk.{i}."
+        yield p + "attn_q.weight", b.wq.weight
+        yield p + "attn_k.weight", b.wk.weight
+        yield p + "attn_v.weight", b.wv.weight
+        yield p + "attn_output.weight", b.wo.weight
+        yield p + "ffn_gate.weight", b.gate.weight
+        yield p + "ffn_up.weight", b.up.weight
+        yield p + "ffn_down.weight", b.down.weight
+    yield "output.weight", t.output.weight
+
+
+def quantize_in_place(t: Transformer):
+    """Replaces every exported matrix by its Q8_0 round trip, so the reference computes with
+    exactly the engine's weights."""
+    with torch.no_grad():
+        for _, p in transformer_matrices(t):
+            p.copy_(torch.from_numpy(q8_round_trip(p.detach().cpu().float().numpy())))
+
+
+def export(t: Transformer, d: VQDecoder, vocab: Vocabulary, path: str, cfg_scale: float = 1.0):
+    c = t.c
+    w = gguf.GGUFWriter(path, ARCH)
+    k = lambda name: f"{ARCH}.{name}"
+    w.add_name("ponder-shapes")
+    w.add_uint32(k("context_length"), c.context_length)
+    w.add_uint32(k("embedding_length"), c.dim)
+    w.add_uint32(k("block_count"), c.layers)
+    w.add_uint32(k("feed_forward_length"), c.ffn_dim)
+    w.add_uint32(k("attention.head_count"), c.heads)
+    w.add_uint32(k("attention.head_count_kv"), c.kv_heads)
+    w.add_float32(k("attention.layer_norm_rms_epsilon"), c.norm_eps)
+    w.add_float32(k("rope.freq_base"), c.rope_base)
+    w.add_array(k("vocab.tokens"), vocab.words)
+    w.add_uint32(k("image.width"), c.image_size)
+    w.add_uint32(k("image.height"), c.image_size)
+    w.add_uint32(k("image.grid_width"), c.grid_size)
+    w.add_uint32(k("image.grid_height"), c.grid_size)
+    w.add_uint32(k("image.codebook_size"), c.codebook_size)
+    w.add_uint32(k("plan.grammar_version"), PLAN_GRAMMAR_VERSION)
+    w.add_uint32(k("world.version"), 1)
+    w.add_float32(k("sampling.cfg_scale"), cfg_scale)
+    w.add_array(k("decoder.ops"), d.ops)
+
+    def f32(name, tensor):
+        w.add_tensor(name, tensor.detach().cpu().float().numpy().astype(np.float32))
+
+    for name, p in transformer_matrices(t):
+        q = gguf.quants.quantize(p.detach().cpu().float().numpy(), Q8)
+        w.add_tensor(name, q, raw_dtype=Q8)
+    for i, b in enumerate(t.blocks):
+        f32(f"blk.{i}.attn_norm.weight", b.attn_norm.weight)
+        f32(f"blk.{i}.ffn_norm.weight", b.ffn_norm.weight)
+    f32("output_norm.weight", t.norm.weight)
+    f32("vq.codebook", d.codebook)
+    for name, conv in d.convs.items():
+        f32(f"dec.{name}.weight", conv.weight)
+        f32(f"dec.{name}.bias", conv.bias)
+
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def random_model(seed: int = 0, dim=64, layers=2, heads=4, kv_heads=2, ffn_dim=128,
+                 codebook_size=64, codebook_dim=16, decoder_channels=32):
+    """A small model with random weights, scaled so its logits are far from ties."""
+    torch.manual_seed(seed)
+    vocab = Vocabulary(codebook_size)
+    c = Config(dim=dim, layers=layers, heads=heads, kv_heads=kv_heads, ffn_dim=ffn_dim,
+               context_length=352, vocab_size=vocab.size, codebook_size=codebook_size,
+               codebook_dim=codebook_dim, decoder_channels=decoder_channels,
+               decoder_ops=default_decoder_ops(3))
+    t, d = Transformer(c), VQDecoder(c)
+    with torch.no_grad():
+        for p in t.parameters():
+            if p.dim() == 2:
+                p.normal_(0, 0.5 / p.shape[1] ** 0.5 * 4)
+        for b in t.blocks:
+            b.attn_norm.weight.uniform_(0.5, 1.5)
+            b.ffn_norm.weight.uniform_(0.5, 1.5)
+        t.output.weight.normal_(0, 3 / dim ** 0.5)
+    return t.eval(), d.eval(), vocab
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--random", action="store_true", help="export a small random-weight test model")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args()
+    if not args.random:
+        ap.error("only --random is available until the training pipeline lands")
+    t, d, vocab = random_model(args.seed)
+    export(t, d, vocab, args.out)
+    print(f"wrote {args.out} (random weights, for tests and demos: it draws noise, not shapes)")
+
+
+if __name__ == "__main__":
+    main()

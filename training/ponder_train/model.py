@@ -1,0 +1,168 @@
+"""The reference implementation of Ponder's architecture, readable in one sitting.
+
+The transformer is Llama: RMSNorm, rotary position embedding on interleaved pairs
+(dims 2i and 2i+1, as llama.cpp's "normal" rope), grouped-query attention, SwiGLU.
+The VQ decoder is a list of operations (docs/format.md) over named convolutions.
+The Swift engine implements exactly this; tests compare the two on the same weights.
+"""
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+@dataclass
+class Config:
+    dim: int = 256
+    layers: int = 6
+    heads: int = 8
+    kv_heads: int = 8
+    ffn_dim: int = 704
+    context_length: int = 384
+    norm_eps: float = 1e-5
+    rope_base: float = 10000.0
+    vocab_size: int = 0  # words + codebook; set from the vocabulary
+    # Image geometry and decoder
+    image_size: int = 128
+    grid_size: int = 16
+    codebook_size: int = 512
+    codebook_dim: int = 16
+    decoder_channels: int = 64
+    decoder_ops: list = field(default_factory=list)  # set by default_decoder_ops when empty
+
+
+def default_decoder_ops(upsamples: int) -> list[str]:
+    """conv in, then per upsampling step a residual block and a 2x upsample, then conv out."""
+    ops = ["conv in", "silu"]
+    for i in range(upsamples):
+        ops += ["push", f"conv res{i}a", "silu", f"conv res{i}b", "add", "upsample", f"conv up{i}", "silu"]
+    ops += ["conv out", "tanh"]
+    return ops
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rope_tables(head_dim: int, length: int, base: float):
+    freqs = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+    angles = torch.arange(length, dtype=torch.float64)[:, None] * freqs[None, :]
+    return torch.cos(angles).float(), torch.sin(angles).float()
+
+
+def apply_rope(x, cos, sin):
+    """x: (batch, heads, seq, head_dim); rotates the pairs (2i, 2i+1)."""
+    a, b = x[..., 0::2], x[..., 1::2]
+    out = torch.stack((a * cos - b * sin, a * sin + b * cos), dim=-1)
+    return out.flatten(-2)
+
+
+class Block(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        hd = c.dim // c.heads
+        self.c, self.hd = c, hd
+        self.attn_norm = RMSNorm(c.dim, c.norm_eps)
+        self.wq = nn.Linear(c.dim, c.heads * hd, bias=False)
+        self.wk = nn.Linear(c.dim, c.kv_heads * hd, bias=False)
+        self.wv = nn.Linear(c.dim, c.kv_heads * hd, bias=False)
+        self.wo = nn.Linear(c.heads * hd, c.dim, bias=False)
+        self.ffn_norm = RMSNorm(c.dim, c.norm_eps)
+        self.gate = nn.Linear(c.dim, c.ffn_dim, bias=False)
+        self.up = nn.Linear(c.dim, c.ffn_dim, bias=False)
+        self.down = nn.Linear(c.ffn_dim, c.dim, bias=False)
+
+    def forward(self, x, cos, sin, mask):
+        B, T, _ = x.shape
+        c, hd = self.c, self.hd
+        h = self.attn_norm(x)
+        q = self.wq(h).view(B, T, c.heads, hd).transpose(1, 2)
+        k = self.wk(h).view(B, T, c.kv_heads, hd).transpose(1, 2)
+        v = self.wv(h).view(B, T, c.kv_heads, hd).transpose(1, 2)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        if c.kv_heads != c.heads:
+            k = k.repeat_interleave(c.heads // c.kv_heads, dim=1)
+            v = v.repeat_interleave(c.heads // c.kv_heads, dim=1)
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        x = x + self.wo(a.transpose(1, 2).reshape(B, T, c.heads * hd))
+        h = self.ffn_norm(x)
+        return x + self.down(F.silu(self.gate(h)) * self.up(h))
+
+
+class Transformer(nn.Module):
+    def __init__(self, c: Config):
+        super().__init__()
+        self.c = c
+        self.embed = nn.Embedding(c.vocab_size, c.dim)
+        self.blocks = nn.ModuleList(Block(c) for _ in range(c.layers))
+        self.norm = RMSNorm(c.dim, c.norm_eps)
+        self.output = nn.Linear(c.dim, c.vocab_size, bias=False)
+        cos, sin = rope_tables(c.dim // c.heads, c.context_length, c.rope_base)
+        self.register_buffer("cos", cos, persistent=False)
+        self.register_buffer("sin", sin, persistent=False)
+
+    def forward(self, tokens, attn_mask=None):
+        """tokens: (batch, seq) → logits (batch, seq, vocab). Causal unless a mask is given."""
+        T = tokens.shape[1]
+        x = self.embed(tokens)
+        if attn_mask is None:
+            attn_mask = torch.ones(T, T, dtype=torch.bool, device=tokens.device).tril()
+        cos, sin = self.cos[:T], self.sin[:T]
+        for b in self.blocks:
+            x = b(x, cos, sin, attn_mask)
+        return self.output(self.norm(x))
+
+
+class VQDecoder(nn.Module):
+    """Codes on the grid → codebook vectors → the operation list → RGB in [-1, 1]."""
+
+    def __init__(self, c: Config):
+        super().__init__()
+        self.c = c
+        self.ops = list(c.decoder_ops)
+        self.codebook = nn.Parameter(torch.randn(c.codebook_size, c.codebook_dim))
+        self.convs = nn.ModuleDict()
+        channels = c.codebook_dim
+        for op in self.ops:
+            parts = op.split()
+            if parts[0] == "conv":
+                out = 3 if parts[1] == "out" else c.decoder_channels
+                self.convs[parts[1]] = nn.Conv2d(channels, out, 3, padding=1)
+                channels = out
+
+    def forward(self, codes):
+        """codes: (batch, grid, grid) long → (batch, 3, H, W) in [-1, 1] (before clamping)."""
+        x = self.codebook[codes].permute(0, 3, 1, 2)
+        saved = []
+        for op in self.ops:
+            parts = op.split()
+            if parts[0] == "conv":
+                x = self.convs[parts[1]](x)
+            elif op == "silu":
+                x = F.silu(x)
+            elif op == "relu":
+                x = F.relu(x)
+            elif op == "tanh":
+                x = torch.tanh(x)
+            elif op == "upsample":
+                x = F.interpolate(x, scale_factor=2, mode="nearest")
+            elif op == "push":
+                saved.append(x)
+            elif op == "add":
+                x = x + saved.pop()
+            else:
+                raise ValueError(f"unknown decoder op {op!r}")
+        return x
+
+    @staticmethod
+    def to_rgb8(x):
+        """(batch, 3, H, W) in [-1, 1] → (batch, H, W, 3) uint8, as the engine maps it."""
+        v = torch.round((x + 1) * 127.5).clamp(0, 255)
+        return v.permute(0, 2, 3, 1).to(torch.uint8)
