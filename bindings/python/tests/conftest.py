@@ -1,0 +1,24 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "training"))
+sys.path.insert(0, str(ROOT / "bindings" / "python"))
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory):
+    """A small random-weight model made by the reference exporter."""
+    from ponder_train.export import export, random_model
+    t, d, vocab = random_model(seed=3)
+    path = tmp_path_factory.mktemp("models") / "test.gguf"
+    export(t, d, vocab, str(path))
+    return path
+
+
+@pytest.fixture(scope="session")
+def model(model_path):
+    import ponder
+    return ponder.Model(model_path)
