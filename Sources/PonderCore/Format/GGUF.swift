@@ -228,7 +228,7 @@ public final class GGUFFile: @unchecked Sendable {
 
         let headerEnd = r.position
         let dataStart = (headerEnd + alignment - 1) / alignment * alignment
-        guard dataStart <= bytes.count else {
+        guard infos.isEmpty || dataStart <= bytes.count else {
             throw PonderError.badModel("file ends before its tensor data section")
         }
         let dataSize = bytes.count - dataStart
