@@ -257,3 +257,8 @@ def test_missing_model_file():
     with pytest.raises(PonderError) as e:
         ponder.Model("/nonexistent/model.gguf")
     assert e.value.status == "i/o error" and "/nonexistent/model.gguf" in str(e.value)
+
+
+def test_to_pil(model):
+    pil = model.generate("a red circle", seed=1).to_pil()
+    assert pil.size == (128, 128) and pil.mode == "RGB"

@@ -1,0 +1,73 @@
+/* Ponder from C: load a model, think, draw with a progress line, write a PNG.
+ *
+ *   cc example.c $(pkg-config --cflags --libs ponder) -o example      (installed copy)
+ *   cc example.c -I include -L .build/release -lponder -Wl,-rpath,.build/release -o example
+ *
+ *   ./example MODEL.gguf "a red circle to the left of a blue square" out.png [seed]
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <ponder.h>
+
+int main(int argc, char **argv) {
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s MODEL.gguf PROMPT OUT.png [SEED]\n", argv[0]);
+        return 2;
+    }
+    ponder_model *model = NULL;
+    if (ponder_model_load(argv[1], &model) != PONDER_OK) {
+        fprintf(stderr, "cannot load model: %s\n", ponder_last_error());
+        return 1;
+    }
+    ponder_model_info info;
+    ponder_model_get_info(model, &info);
+
+    ponder_session_params params = ponder_session_default_params();
+    if (argc > 4) params.seed = strtoull(argv[4], NULL, 10);
+    ponder_session *session = NULL;
+    if (ponder_session_create(model, &params, &session) != PONDER_OK) {
+        fprintf(stderr, "cannot create session: %s\n", ponder_last_error());
+        ponder_model_free(model);
+        return 1;
+    }
+
+    int status = 1;
+    if (ponder_plan(session, argv[2]) != PONDER_OK) {
+        fprintf(stderr, "bad prompt: %s\n", ponder_session_last_error(session));
+        goto done;
+    }
+    const char *plan = ponder_get_plan(session);
+    printf("plan:\n%s\n", plan ? plan : "(none)");
+
+    int32_t made = 0, remaining = 1;
+    while (remaining > 0) {
+        if (ponder_step(session, 16, &made, &remaining) != PONDER_OK) {
+            fprintf(stderr, "\nstep failed: %s\n", ponder_session_last_error(session));
+            goto done;
+        }
+        fprintf(stderr, "\rdrawing %3d/%d", made, made + remaining);
+    }
+    fprintf(stderr, "\n");
+
+    size_t size = (size_t)info.image_width * (size_t)info.image_height * 3;
+    unsigned char *rgb = malloc(size);
+    if (rgb == NULL || ponder_decode(session, rgb, size) != PONDER_OK) {
+        fprintf(stderr, "decode failed: %s\n", ponder_last_error());
+        free(rgb);
+        goto done;
+    }
+    if (ponder_write_png_rgb(rgb, size, info.image_width, info.image_height, argv[3]) != PONDER_OK) {
+        fprintf(stderr, "cannot write %s: %s\n", argv[3], ponder_last_error());
+        free(rgb);
+        goto done;
+    }
+    free(rgb);
+    printf("wrote %s (%dx%d)\n", argv[3], info.image_width, info.image_height);
+    status = 0;
+
+done:
+    ponder_session_free(session);
+    ponder_model_free(model);
+    return status;
+}

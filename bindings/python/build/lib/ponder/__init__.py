@@ -1,0 +1,278 @@
+"""Python binding of libponder (ctypes; no compiled code).
+
+    import ponder
+    model = ponder.Model("models/ponder-shapes-q8_0.gguf")
+    image = model.generate("a red circle to the left of a blue square", seed=1)
+    print(image.plan)
+    image.save("out.png")
+
+The library is found through the PONDER_LIB environment variable, then next to this
+package, then in the repository's build folder (.build/release).
+"""
+from __future__ import annotations
+
+import ctypes as C
+import os
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+__all__ = ["Model", "Session", "Image", "PonderError", "default_model_path", "library_path"]
+
+_HERE = Path(__file__).resolve().parent
+_REPO = _HERE.parent.parent.parent  # bindings/python/ponder → repository root
+DEFAULT_MODEL = "ponder-shapes-q8_0.gguf"
+
+
+class PonderError(Exception):
+    """A failure reported by libponder; `status` is the ponder_status name."""
+
+    def __init__(self, message: str, status: str = "error"):
+        super().__init__(message)
+        self.status = status
+
+
+class _ModelInfo(C.Structure):
+    _fields_ = [
+        ("image_width", C.c_int32), ("image_height", C.c_int32),
+        ("grid_width", C.c_int32), ("grid_height", C.c_int32),
+        ("codebook_size", C.c_int32), ("vocab_size", C.c_int32),
+        ("context_length", C.c_int32), ("embedding_length", C.c_int32),
+        ("layer_count", C.c_int32), ("head_count", C.c_int32),
+        ("parameter_count", C.c_int64), ("default_cfg_scale", C.c_float),
+    ]
+
+
+class _SessionParams(C.Structure):
+    _fields_ = [
+        ("seed", C.c_uint64), ("temperature", C.c_float), ("top_k", C.c_int32),
+        ("top_p", C.c_float), ("cfg_scale", C.c_float), ("think", C.c_int32),
+        ("n_threads", C.c_int32),
+    ]
+
+
+def library_path() -> Path:
+    """Where libponder.so is loaded from (see the module docstring)."""
+    env = os.environ.get("PONDER_LIB")
+    candidates = [Path(env)] if env else []
+    candidates += [_HERE / "libponder.so", _REPO / ".build" / "release" / "libponder.so"]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise PonderError("libponder.so not found: set PONDER_LIB, or build it with `swift build -c release` "
+                      f"(looked in: {', '.join(str(c) for c in candidates)})", "not found")
+
+
+def default_model_path() -> Path:
+    """The model shipped in the repository's models/ folder (PONDER_MODEL overrides it)."""
+    env = os.environ.get("PONDER_MODEL")
+    return Path(env) if env else _REPO / "models" / DEFAULT_MODEL
+
+
+_lib = None
+
+
+def _load():
+    global _lib
+    if _lib is not None:
+        return _lib
+    lib = C.CDLL(str(library_path()))
+    P, S = C.c_void_p, C.c_int
+    sigs = {
+        "ponder_status_string": (C.c_char_p, [S]),
+        "ponder_last_error": (C.c_char_p, []),
+        "ponder_model_load": (S, [C.c_char_p, C.POINTER(P)]),
+        "ponder_model_free": (None, [P]),
+        "ponder_model_get_info": (S, [P, C.POINTER(_ModelInfo)]),
+        "ponder_session_default_params": (_SessionParams, []),
+        "ponder_session_create": (S, [P, C.POINTER(_SessionParams), C.POINTER(P)]),
+        "ponder_session_free": (None, [P]),
+        "ponder_session_last_error": (C.c_char_p, [P]),
+        "ponder_plan": (S, [P, C.c_char_p]),
+        "ponder_get_plan": (C.c_char_p, [P]),
+        "ponder_set_plan": (S, [P, C.c_char_p]),
+        "ponder_step": (S, [P, C.c_int32, C.POINTER(C.c_int32), C.POINTER(C.c_int32)]),
+        "ponder_get_tokens": (S, [P, C.POINTER(C.c_int32), C.c_size_t, C.POINTER(C.c_size_t)]),
+        "ponder_decode": (S, [P, C.POINTER(C.c_uint8), C.c_size_t]),
+        "ponder_write_png": (S, [P, C.c_char_p]),
+        "ponder_eval": (S, [P, C.POINTER(C.c_int32), C.c_size_t, C.c_size_t, C.POINTER(C.c_float), C.c_size_t]),
+        "ponder_encode_png": (S, [C.POINTER(C.c_uint8), C.c_size_t, C.c_int32, C.c_int32,
+                                  C.POINTER(C.POINTER(C.c_uint8)), C.POINTER(C.c_size_t)]),
+        "ponder_write_png_rgb": (S, [C.POINTER(C.c_uint8), C.c_size_t, C.c_int32, C.c_int32, C.c_char_p]),
+        "ponder_free": (None, [P]),
+    }
+    for name, (res, args) in sigs.items():
+        f = getattr(lib, name)
+        f.restype, f.argtypes = res, args
+    _lib = lib
+    return lib
+
+
+def _check(status: int):
+    if status != 0:
+        lib = _load()
+        raise PonderError(lib.ponder_last_error().decode("utf-8", "replace"),
+                          lib.ponder_status_string(status).decode())
+
+
+def _text(s: str) -> bytes:
+    if not isinstance(s, str):
+        raise TypeError(f"expected str, got {type(s).__name__}")
+    return s.encode("utf-8")
+
+
+class Image:
+    """A generated picture: `.width`, `.height`, `.rgb` (row-major RGB8 bytes), `.plan`."""
+
+    def __init__(self, width: int, height: int, rgb: bytes, plan: Optional[str], codes: list[int]):
+        self.width, self.height, self.rgb, self.plan, self.codes = width, height, rgb, plan, codes
+
+    def png(self) -> bytes:
+        """The image as PNG bytes (encoded by libpng through the library)."""
+        lib = _load()
+        buf = (C.c_uint8 * len(self.rgb)).from_buffer_copy(self.rgb)
+        out, size = C.POINTER(C.c_uint8)(), C.c_size_t()
+        _check(lib.ponder_encode_png(buf, len(self.rgb), self.width, self.height, C.byref(out), C.byref(size)))
+        try:
+            return C.string_at(out, size.value)
+        finally:
+            lib.ponder_free(out)
+
+    def save(self, path) -> None:
+        """Writes the image as a PNG file."""
+        lib = _load()
+        buf = (C.c_uint8 * len(self.rgb)).from_buffer_copy(self.rgb)
+        _check(lib.ponder_write_png_rgb(buf, len(self.rgb), self.width, self.height, _text(os.fspath(path))))
+
+    def to_pil(self):
+        """A PIL.Image (needs Pillow)."""
+        from PIL import Image as PILImage
+        return PILImage.frombytes("RGB", (self.width, self.height), self.rgb)
+
+
+class Session:
+    """A generation in progress on a Model; use one session from one thread at a time."""
+
+    def __init__(self, model: "Model", *, seed: int = 0, temperature: Optional[float] = None,
+                 top_k: Optional[int] = None, top_p: Optional[float] = None,
+                 cfg: Optional[float] = None, think: bool = True, threads: int = 0):
+        lib = _load()
+        self._model = model  # keeps the model alive as long as the session
+        p = lib.ponder_session_default_params()
+        if not 0 <= seed < 2 ** 64:
+            raise PonderError(f"seed {seed} is out of range (0 to 2^64-1)", "invalid argument")
+        p.seed = seed
+        if temperature is not None:
+            p.temperature = temperature
+        if top_k is not None:
+            p.top_k = top_k
+        if top_p is not None:
+            p.top_p = top_p
+        if cfg is not None:
+            p.cfg_scale = cfg
+        p.think = 1 if think else 0
+        p.n_threads = threads
+        h = C.c_void_p()
+        _check(lib.ponder_session_create(model._handle, C.byref(p), C.byref(h)))
+        self._handle = h
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            _load().ponder_session_free(self._handle)
+            self._handle = None
+
+    __del__ = close
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def plan(self, prompt: str) -> Optional[str]:
+        """Sets the prompt and thinks; returns the plan text (None with thinking off)."""
+        _check(_load().ponder_plan(self._handle, _text(prompt)))
+        return self.current_plan
+
+    @property
+    def current_plan(self) -> Optional[str]:
+        p = _load().ponder_get_plan(self._handle)
+        return p.decode() if p is not None else None
+
+    def set_plan(self, plan: str) -> None:
+        _check(_load().ponder_set_plan(self._handle, _text(plan)))
+
+    def step(self, n: int = 1) -> tuple[int, int]:
+        """Generates up to n more image tokens; returns (done, remaining)."""
+        done, remaining = C.c_int32(), C.c_int32()
+        _check(_load().ponder_step(self._handle, n, C.byref(done), C.byref(remaining)))
+        return done.value, remaining.value
+
+    def tokens(self) -> list[int]:
+        lib = _load()
+        n = C.c_size_t()
+        _check(lib.ponder_get_tokens(self._handle, None, 0, C.byref(n)))
+        buf = (C.c_int32 * max(n.value, 1))()
+        _check(lib.ponder_get_tokens(self._handle, buf, n.value, C.byref(n)))
+        return list(buf[: n.value])
+
+    def decode(self) -> bytes:
+        """RGB8 of the tokens so far (ungenerated cells grey)."""
+        info = self._model.info
+        size = info["image_width"] * info["image_height"] * 3
+        buf = (C.c_uint8 * size)()
+        _check(_load().ponder_decode(self._handle, buf, size))
+        return bytes(buf)
+
+    def eval(self, tokens: Sequence[int], n_past: int = 0):
+        """Raw evaluation (ponder_eval): returns the logits after the last token as a list."""
+        vocab = self._model.info["vocab_size"]
+        arr = (C.c_int32 * len(tokens))(*tokens)
+        logits = (C.c_float * vocab)()
+        _check(_load().ponder_eval(self._handle, arr, len(tokens), n_past, logits, vocab))
+        return list(logits)
+
+
+class Model:
+    """A loaded model file. `path=None` loads the default model in models/."""
+
+    def __init__(self, path=None):
+        lib = _load()
+        path = default_model_path() if path is None else path
+        h = C.c_void_p()
+        _check(lib.ponder_model_load(_text(os.fspath(path)), C.byref(h)))
+        self._handle = h
+        info = _ModelInfo()
+        _check(lib.ponder_model_get_info(h, C.byref(info)))
+        self.info = {name: getattr(info, name) for name, _ in _ModelInfo._fields_}
+
+    def close(self):
+        if getattr(self, "_handle", None):
+            _load().ponder_model_free(self._handle)
+            self._handle = None
+
+    __del__ = close
+
+    def session(self, **kwargs) -> Session:
+        return Session(self, **kwargs)
+
+    def plan(self, prompt: str, seed: int = 0, **kwargs) -> str:
+        """Thinks only: returns the plan the model writes for the prompt."""
+        with Session(self, seed=seed, think=True, **kwargs) as s:
+            return s.plan(prompt)
+
+    def generate(self, prompt: str, *, seed: int = 0, think: bool = True, cfg: Optional[float] = None,
+                 plan: Optional[str] = None, on_step: Optional[Callable[[int, int], None]] = None,
+                 step_size: int = 16, **kwargs) -> Image:
+        """Prompt to image. `plan` replaces the model's own plan; `on_step(done, total)` is
+        called after each batch of tokens."""
+        with Session(self, seed=seed, think=think and plan is None, cfg=cfg, **kwargs) as s:
+            s.plan(prompt)
+            if plan is not None:
+                s.set_plan(plan)
+            remaining = 1
+            while remaining > 0:
+                done, remaining = s.step(step_size)
+                if on_step is not None:
+                    on_step(done, done + remaining)
+            return Image(self.info["image_width"], self.info["image_height"], s.decode(),
+                         s.current_plan, s.tokens())
