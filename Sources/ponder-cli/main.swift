@@ -108,6 +108,7 @@ struct Generate: ParsableCommand {
             if let planIn { try session.setPlan(try readFile(planIn)) }
             if let plan = session.plan {
                 print(plan.text)
+                fflush(stdout)
                 if let planOut { try writeFile(planOut, plan.text + "\n") }
             } else if planOut != nil {
                 fputs("ponder: no plan to write (thinking is off)\n", stderr)

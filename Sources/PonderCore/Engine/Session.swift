@@ -69,7 +69,7 @@ public final class Session {
         self.parameters = p
         cfgScale = p.cfgScale ?? model.hyperParameters.defaultCFGScale
         pool = try ThreadPool(size: p.threads)
-        state = TransformerState(weights: model.weights, pool: pool)
+        state = try TransformerState(weights: model.weights, pool: pool)
         sampler = Sampler(params: SamplingParameters(temperature: p.temperature, topK: p.topK, topP: p.topP),
                           seed: p.seed, capacity: model.hyperParameters.vocabSize)
         codes.reserveCapacity(model.hyperParameters.imageTokens)
@@ -150,11 +150,7 @@ public final class Session {
             codes.append(token - Int32(offset))
             made += 1
             if codes.count < total {
-                if guided {
-                    try state.step([(0, token), (1, token)])
-                } else {
-                    try state.step([(0, token)])
-                }
+                try state.advance(token, sequences: guided ? 2 : 1)
             }
         }
         return (codes.count, total - codes.count)

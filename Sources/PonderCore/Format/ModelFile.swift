@@ -19,6 +19,9 @@ public struct HyperParameters: Equatable {
     public var defaultCFGScale: Float
 
     public var headDim: Int { dim / heads }
+    /// Longest context accepted; a session's caches grow with it, and nothing in the file
+    /// backs it, so a hostile file must not be able to ask for gigabytes.
+    public static let maxContextLength = 4096
     public var imageTokens: Int { gridWidth * gridHeight }
 }
 
@@ -113,7 +116,7 @@ extension GGUFFile {
         let codebook = try int(k("image.codebook_size"), in: 2...65536)
         let vocab = try Vocabulary(words: words, codebookSize: codebook)
         var hp = HyperParameters(
-            contextLength: try int(k("context_length"), in: 8...65536),
+            contextLength: try int(k("context_length"), in: 8...HyperParameters.maxContextLength),
             dim: try int(k("embedding_length"), in: 32...16384),
             layers: try int(k("block_count"), in: 1...256),
             heads: try int(k("attention.head_count"), in: 1...256),

@@ -90,25 +90,17 @@ final class TransformerWeights: @unchecked Sendable {
 /// One sequence's key/value cache and the tokens it holds.
 struct KVCache {
     /// [layer][position][kvHeads * headDim]
-    var keys: UnsafeMutablePointer<Float>
-    var values: UnsafeMutablePointer<Float>
+    let keys: UnsafeMutablePointer<Float>
+    let values: UnsafeMutablePointer<Float>
     var tokens: [Int32] = []
-    let capacity: Int
+}
 
-    init(hp: HyperParameters) {
-        let n = hp.layers * hp.contextLength * hp.kvHeads * hp.headDim
-        keys = .allocate(capacity: n)
-        values = .allocate(capacity: n)
-        keys.initialize(repeating: 0, count: n)
-        values.initialize(repeating: 0, count: n)
-        capacity = hp.contextLength
-        tokens.reserveCapacity(hp.contextLength)
+/// Zeroed floats from calloc, so a size the system cannot give is an error, not an abort.
+func allocateFloats(_ n: Int, _ what: String) throws -> UnsafeMutablePointer<Float> {
+    guard let p = calloc(max(n, 1), MemoryLayout<Float>.size) else {
+        throw PonderError(.outOfMemory, "cannot allocate \(n * 4) bytes for \(what)")
     }
-
-    func free() {
-        keys.deallocate()
-        values.deallocate()
-    }
+    return p.assumingMemoryBound(to: Float.self)
 }
 
 /// The transformer's working memory for one session: caches for up to two sequences (the
@@ -123,37 +115,52 @@ final class TransformerState {
     let maxBatch: Int
 
     private let x, xb, q, k, v, att, hb, hb2, logits: UnsafeMutablePointer<Float>
+    private var buffers: [UnsafeMutablePointer<Float>] = []
     private var pending: [(seq: Int, token: Int32, pos: Int)] = []
 
     static let sequences = 2
+    /// Prompt and plan are fed in batches of at most this many tokens.
+    static let batchLimit = 128
 
-    init(weights: TransformerWeights, pool: ThreadPool) {
+    init(weights: TransformerWeights, pool: ThreadPool) throws {
         w = weights
         hp = weights.hp
         self.pool = pool
-        caches = (0..<TransformerState.sequences).map { _ in KVCache(hp: weights.hp) }
-        maxBatch = hp.contextLength
-        func buffer(_ n: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: n)
-            p.initialize(repeating: 0, count: n)
-            return p
+        maxBatch = min(hp.contextLength, TransformerState.batchLimit)
+        var made: [UnsafeMutablePointer<Float>] = []
+        func buffer(_ n: Int, _ what: String) throws -> UnsafeMutablePointer<Float> {
+            do {
+                let p = try allocateFloats(n, what)
+                made.append(p)
+                return p
+            } catch {
+                for p in made { free(p) }
+                throw error
+            }
         }
         let kvDim = hp.kvHeads * hp.headDim
-        x = buffer(maxBatch * hp.dim)
-        xb = buffer(maxBatch * hp.dim)
-        q = buffer(maxBatch * hp.dim)
-        k = buffer(maxBatch * kvDim)
-        v = buffer(maxBatch * kvDim)
-        att = buffer(maxBatch * hp.heads * hp.contextLength)
-        hb = buffer(maxBatch * hp.ffnDim)
-        hb2 = buffer(maxBatch * hp.ffnDim)
-        logits = buffer(TransformerState.sequences * hp.vocabSize)
+        let cacheSize = hp.layers * hp.contextLength * kvDim
+        var caches: [KVCache] = []
+        for _ in 0..<TransformerState.sequences {
+            caches.append(KVCache(keys: try buffer(cacheSize, "the key cache"), values: try buffer(cacheSize, "the value cache")))
+            caches[caches.count - 1].tokens.reserveCapacity(hp.contextLength)
+        }
+        self.caches = caches
+        x = try buffer(maxBatch * hp.dim, "activations")
+        xb = try buffer(maxBatch * hp.dim, "activations")
+        q = try buffer(maxBatch * hp.dim, "activations")
+        k = try buffer(maxBatch * kvDim, "activations")
+        v = try buffer(maxBatch * kvDim, "activations")
+        att = try buffer(maxBatch * hp.heads * hp.contextLength, "attention scores")
+        hb = try buffer(maxBatch * hp.ffnDim, "activations")
+        hb2 = try buffer(maxBatch * hp.ffnDim, "activations")
+        logits = try buffer(TransformerState.sequences * hp.vocabSize, "logits")
+        buffers = made
         pending.reserveCapacity(maxBatch)
     }
 
     deinit {
-        for c in caches { c.free() }
-        for p in [x, xb, q, k, v, att, hb, hb2, logits] { p.deallocate() }
+        for p in buffers { free(p) }
     }
 
     /// The logits that the last `forward` produced for sequence `seq`.
@@ -181,16 +188,31 @@ final class TransformerState {
         guard !items.isEmpty else { return }
         guard items.count <= maxBatch else { throw PonderError(.internal, "batch of \(items.count) exceeds \(maxBatch)") }
         pending.removeAll(keepingCapacity: true)
-        var next = caches.map { $0.tokens.count }
-        for item in items {
-            guard item.seq >= 0, item.seq < caches.count else { throw PonderError(.internal, "bad sequence \(item.seq)") }
-            guard item.token >= 0, Int(item.token) < hp.vocabSize else { throw PonderError(.internal, "token \(item.token) outside the vocabulary") }
-            guard next[item.seq] < hp.contextLength else {
-                throw PonderError.invalidArgument("the sequence would exceed the model's context of \(hp.contextLength) tokens")
-            }
-            pending.append((item.seq, item.token, next[item.seq]))
-            next[item.seq] += 1
+        for item in items { try enqueue(item.seq, item.token) }
+        run()
+    }
+
+    /// Appends the same token to sequences 0..<count in one pass over the weights: the
+    /// per-image-token path (count 2 with guidance), which allocates nothing.
+    func advance(_ token: Int32, sequences count: Int) throws {
+        pending.removeAll(keepingCapacity: true)
+        for seq in 0..<count { try enqueue(seq, token) }
+        run()
+    }
+
+    private func enqueue(_ seq: Int, _ token: Int32) throws {
+        guard seq >= 0, seq < caches.count else { throw PonderError(.internal, "bad sequence \(seq)") }
+        guard token >= 0, Int(token) < hp.vocabSize else { throw PonderError(.internal, "token \(token) outside the vocabulary") }
+        var pos = caches[seq].tokens.count
+        for p in pending where p.seq == seq { pos += 1 }
+        guard pos < hp.contextLength else {
+            pending.removeAll(keepingCapacity: true)
+            throw PonderError.invalidArgument("the sequence would exceed the model's context of \(hp.contextLength) tokens")
         }
+        pending.append((seq, token, pos))
+    }
+
+    private func run() {
         forward()
         for item in pending { caches[item.seq].tokens.append(item.token) }
     }
