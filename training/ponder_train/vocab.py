@@ -2,25 +2,17 @@
 
 Word tokens first (special tokens, the prompt language's words, the plan grammar's words and
 the coordinates 0..127), then the image codes, which take the last `codebook_size` ids.
-The word lists follow ../shared/world.md; the engine checks at load that every word it
-needs is present, so a list that drifts from the world fails loudly.
+The engine checks at load that every word it needs is present.
 """
+from .world import BACKGROUNDS, CANVAS, COLOURS, COUNTS, SHAPE_PLURALS, SHAPES, SIZES
 
 SPECIALS = ["<pad>", "<bos>", "<think>", "</think>", "<image>", "<describe>"]
-
-SHAPES = ["circle", "square", "triangle", "diamond", "star", "heart", "cross", "ring"]
-SHAPE_PLURALS = ["circles", "squares", "triangles", "diamonds", "stars", "hearts", "crosses", "rings"]
-COLOURS = ["red", "orange", "yellow", "green", "blue", "purple", "pink", "brown"]
-SIZES = ["small", "medium", "large"]
-BACKGROUNDS = ["white", "black", "gray", "beige"]
-COUNTS = ["a", "an", "one", "two", "three", "four"]
 CONNECTIVES = ["and", "on", "background", "the", "of", "at", "in", "to", "top", "bottom",
                "left", "right", "center", "corner", "above", "below"]
-CANVAS = 128
 
 
 def word_tokens() -> list[str]:
-    words = SPECIALS + COUNTS + SIZES + COLOURS + SHAPES + SHAPE_PLURALS + BACKGROUNDS + CONNECTIVES
+    words = SPECIALS + list(COUNTS) + SIZES + COLOURS + SHAPES + SHAPE_PLURALS + BACKGROUNDS + CONNECTIVES
     words += [str(i) for i in range(CANVAS)]
     seen, out = set(), []
     for w in words:
