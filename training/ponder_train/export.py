@@ -12,7 +12,7 @@ import gguf
 import numpy as np
 import torch
 
-from .model import Config, Transformer, VQDecoder, default_decoder_ops
+from .model import Config, Transformer, VQDecoder
 from .vocab import Vocabulary
 
 ARCH = "ponder"
@@ -95,14 +95,13 @@ def export(t: Transformer, d: VQDecoder, vocab: Vocabulary, path: str, cfg_scale
 
 
 def random_model(seed: int = 0, dim=64, layers=2, heads=4, kv_heads=2, ffn_dim=128,
-                 codebook_size=64, codebook_dim=16, decoder_channels=32):
+                 codebook_size=64, codebook_dim=16, decoder_widths=(32, 32, 16, 8)):
     """A small model with random weights, scaled so its logits are far from ties."""
     torch.manual_seed(seed)
     vocab = Vocabulary(codebook_size)
     c = Config(dim=dim, layers=layers, heads=heads, kv_heads=kv_heads, ffn_dim=ffn_dim,
                context_length=352, vocab_size=vocab.size, codebook_size=codebook_size,
-               codebook_dim=codebook_dim, decoder_channels=decoder_channels,
-               decoder_ops=default_decoder_ops(3))
+               codebook_dim=codebook_dim, decoder_widths=list(decoder_widths))
     t, d = Transformer(c), VQDecoder(c)
     with torch.no_grad():
         for p in t.parameters():

@@ -28,17 +28,22 @@ class Config:
     grid_size: int = 16
     codebook_size: int = 512
     codebook_dim: int = 16
-    decoder_channels: int = 64
-    decoder_ops: list = field(default_factory=list)  # set by default_decoder_ops when empty
+    # Channels of the decoder at each resolution, from the token grid up (16², 32², 64², 128²).
+    decoder_widths: list = field(default_factory=lambda: [64, 48, 32, 16])
 
 
-def default_decoder_ops(upsamples: int) -> list[str]:
-    """conv in, then per upsampling step a residual block and a 2x upsample, then conv out."""
-    ops = ["conv in", "silu"]
-    for i in range(upsamples):
+def decoder_layout(codebook_dim: int, widths: list[int]):
+    """The decoder's operation list (docs/format.md) and each convolution's (in, out)
+    channels: conv in, then per upsampling step a residual block, a 2x upsample and a conv
+    to the next width, then conv out to RGB and tanh."""
+    ops, shapes = ["conv in", "silu"], {"in": (codebook_dim, widths[0])}
+    for i in range(len(widths) - 1):
         ops += ["push", f"conv res{i}a", "silu", f"conv res{i}b", "add", "upsample", f"conv up{i}", "silu"]
+        shapes[f"res{i}a"] = shapes[f"res{i}b"] = (widths[i], widths[i])
+        shapes[f"up{i}"] = (widths[i], widths[i + 1])
     ops += ["conv out", "tanh"]
-    return ops
+    shapes["out"] = (widths[-1], 3)
+    return ops, shapes
 
 
 class RMSNorm(nn.Module):
@@ -126,20 +131,16 @@ class VQDecoder(nn.Module):
     def __init__(self, c: Config):
         super().__init__()
         self.c = c
-        self.ops = list(c.decoder_ops)
+        self.ops, shapes = decoder_layout(c.codebook_dim, c.decoder_widths)
         self.codebook = nn.Parameter(torch.randn(c.codebook_size, c.codebook_dim))
-        self.convs = nn.ModuleDict()
-        channels = c.codebook_dim
-        for op in self.ops:
-            parts = op.split()
-            if parts[0] == "conv":
-                out = 3 if parts[1] == "out" else c.decoder_channels
-                self.convs[parts[1]] = nn.Conv2d(channels, out, 3, padding=1)
-                channels = out
+        self.convs = nn.ModuleDict({name: nn.Conv2d(i, o, 3, padding=1) for name, (i, o) in shapes.items()})
 
     def forward(self, codes):
-        """codes: (batch, grid, grid) long → (batch, 3, H, W) in [-1, 1] (before clamping)."""
-        x = self.codebook[codes].permute(0, 3, 1, 2)
+        """codes: (batch, grid, grid) long → (batch, 3, H, W) in [-1, 1]."""
+        return self.decode_vectors(self.codebook[codes].permute(0, 3, 1, 2))
+
+    def decode_vectors(self, x):
+        """(batch, codebook_dim, grid, grid) → (batch, 3, H, W)."""
         saved = []
         for op in self.ops:
             parts = op.split()

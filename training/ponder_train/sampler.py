@@ -67,7 +67,13 @@ def sample_prompt(rng, category: str = "any") -> str:
     if category == "complex":
         return _complex(rng)
     if category == "any":
-        return _any(rng)
+        while True:  # a "the" reference can come out ambiguous; draw again until it parses
+            text = _any(rng)
+            try:
+                parse_prompt(text)
+                return text
+            except PromptError:
+                continue
     raise ValueError(f"unknown category {category!r}")
 
 

@@ -1,0 +1,101 @@
+"""Train the VQ image tokenizer on renders of the Shapes world.
+
+    python training/train_tokenizer.py --out checkpoints/tokenizer.pt --steps 4000 [--device cuda]
+
+Checkpoints every --save-every steps to --out and resumes from it when it exists.
+"""
+import argparse
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ponder_train.data import make_examples  # noqa: E402
+from ponder_train.model import Config  # noqa: E402
+from ponder_train.tokenizer import VQAutoencoder  # noqa: E402
+
+
+def psnr(a, b):
+    mse = ((a.float() - b.float()) ** 2).mean().item()
+    return 10 * math.log10(255 ** 2 / max(mse, 1e-10))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--steps", type=int, default=4000)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--data", type=int, default=20000, help="distinct training images")
+    ap.add_argument("--codebook", type=int, default=512)
+    ap.add_argument("--widths", default="64,48,32,16")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--save-every", type=int, default=250)
+    ap.add_argument("--threads", type=int, default=0)
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    dev = torch.device(args.device)
+
+    t0 = time.time()
+    images, _, _ = make_examples(args.data, seed=args.seed)
+    val, _, _ = make_examples(256, seed=10_000 + args.seed, workers=1)
+    print(f"data: {len(images)} train + {len(val)} validation images in {time.time() - t0:.0f} s", flush=True)
+    images = torch.from_numpy(images)
+    val = torch.from_numpy(val)
+
+    c = Config(codebook_size=args.codebook, decoder_widths=[int(w) for w in args.widths.split(",")])
+    model = VQAutoencoder(c).to(dev)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.0)
+    step = 0
+    if os.path.exists(args.out):
+        ck = torch.load(args.out, map_location=dev)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        step = ck["step"]
+        print(f"resumed at step {step}", flush=True)
+
+    def save():
+        tmp = args.out + ".tmp"
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                    "config": c.__dict__, "args": vars(args)}, tmp)
+        os.replace(tmp, args.out)
+
+    gen = torch.Generator().manual_seed(args.seed * 7919 + step)
+    t0 = time.time()
+    while step < args.steps:
+        lr = args.lr * min(1, (step + 1) / 200) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / args.steps)))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        idx = torch.randint(0, len(images), (args.batch,), generator=gen)
+        x = images[idx].to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1
+        model.train()
+        out, codes, commit = model(x)
+        loss = F.mse_loss(out, x) + 0.25 * commit
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        step += 1
+        if step % 50 == 0 or step == args.steps:
+            used = int((model.ema_count > 0.01).sum())
+            print(f"step {step} loss {loss.item():.4f} commit {commit.item():.4f} codes in use {used} "
+                  f"lr {lr:.2e} {(time.time() - t0) / 50:.2f} s/step", flush=True)
+            t0 = time.time()
+        if step % args.save_every == 0 or step == args.steps:
+            model.eval()
+            with torch.no_grad():
+                rec = model.decoder(model.encode(val[:64].to(dev)))
+                rec8 = torch.round((rec + 1) * 127.5).clamp(0, 255).permute(0, 2, 3, 1).cpu()
+            print(f"step {step} validation PSNR {psnr(rec8, val[:64]):.2f} dB", flush=True)
+            save()
+
+
+if __name__ == "__main__":
+    main()
