@@ -132,6 +132,11 @@ def _range_for(size, region_cell):
     return max(lo, clo), min(hi, chi)
 
 
+# Relations in sampled scenes hold with this much to spare, so that a ground-truth render is
+# unambiguously correct (a detector's sub-pixel error cannot flip it).
+RELATION_SLACK = 1
+
+
 def solve_scene(prompt: Prompt, rng, tries: int = 300) -> Scene | None:
     """Concrete objects with whole-pixel centres making the prompt true, or None."""
     bg = prompt.background if prompt.background is not None else BACKGROUNDS.index("white")
@@ -156,11 +161,17 @@ def solve_scene(prompt: Prompt, rng, tries: int = 300) -> Scene | None:
             objs.append(o)
         if len(objs) < len(prompt.objects):
             continue
-        if all(relation_holds(rel, objs[a].cx, objs[a].cy, objs[b].cx, objs[b].cy) for a, rel, b in prompt.relations):
+        if all(_holds_with_slack(rel, objs[a], objs[b]) for a, rel, b in prompt.relations):
             scene = Scene(bg, objs)
             if valid_scene(scene):
                 return scene
     return None
+
+
+def _holds_with_slack(rel, a: Obj, b: Obj) -> bool:
+    d = RELATION_SLACK
+    shifted = [(a.cx + d, a.cy), (a.cx - d, a.cy), (a.cx, a.cy + d), (a.cx, a.cy - d)][rel]
+    return relation_holds(rel, *shifted, b.cx, b.cy)
 
 
 def sample_example(rng, category: str = "any"):
