@@ -30,7 +30,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--steps", type=int, default=4000)
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--data", type=int, default=20000, help="distinct training images")
     ap.add_argument("--codebook", type=int, default=512)
     ap.add_argument("--widths", default="64,48,32,16")
@@ -53,7 +53,7 @@ def main():
 
     c = Config(codebook_size=args.codebook, decoder_widths=[int(w) for w in args.widths.split(",")])
     model = VQAutoencoder(c).to(dev)
-    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     step = 0
     if os.path.exists(args.out):
         ck = torch.load(args.out, map_location=dev)
@@ -77,21 +77,22 @@ def main():
         idx = torch.randint(0, len(images), (args.batch,), generator=gen)
         x = images[idx].to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1
         model.train()
-        out, codes, commit = model(x)
-        loss = F.mse_loss(out, x) + 0.25 * commit
+        out, codes, commit, z = model(x)
+        loss = F.mse_loss(out, x) + commit
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         step += 1
+        restarted = model.restart_dead_codes(z.detach()) if step % 25 == 0 else 0
         if step % 50 == 0 or step == args.steps:
-            used = int((model.ema_count > 0.01).sum())
-            print(f"step {step} loss {loss.item():.4f} commit {commit.item():.4f} codes in use {used} "
-                  f"lr {lr:.2e} {(time.time() - t0) / 50:.2f} s/step", flush=True)
+            used = len(torch.unique(codes))
+            print(f"step {step} loss {loss.item():.4f} commit {commit.item():.4f} codes in batch {used} "
+                  f"restarted {restarted} lr {lr:.2e} {(time.time() - t0) / 50:.2f} s/step", flush=True)
             t0 = time.time()
         if step % args.save_every == 0 or step == args.steps:
             model.eval()
             with torch.no_grad():
-                rec = model.decoder(model.encode(val[:64].to(dev)))
+                rec = model.decode(model.encode(val[:64].to(dev)))
                 rec8 = torch.round((rec + 1) * 127.5).clamp(0, 255).permute(0, 2, 3, 1).cpu()
             print(f"step {step} validation PSNR {psnr(rec8, val[:64]):.2f} dB", flush=True)
             save()

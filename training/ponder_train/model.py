@@ -35,13 +35,14 @@ class Config:
 def decoder_layout(codebook_dim: int, widths: list[int]):
     """The decoder's operation list (docs/format.md) and each convolution's (in, out)
     channels: conv in, then per upsampling step a residual block, a 2x upsample and a conv
-    to the next width, then conv out to RGB and tanh."""
+    to the next width, then conv out to RGB (linear: the engine clamps, and a tanh saturates
+    on the mostly flat images of this world)."""
     ops, shapes = ["conv in", "silu"], {"in": (codebook_dim, widths[0])}
     for i in range(len(widths) - 1):
         ops += ["push", f"conv res{i}a", "silu", f"conv res{i}b", "add", "upsample", f"conv up{i}", "silu"]
         shapes[f"res{i}a"] = shapes[f"res{i}b"] = (widths[i], widths[i])
         shapes[f"up{i}"] = (widths[i], widths[i + 1])
-    ops += ["conv out", "tanh"]
+    ops += ["conv out"]
     shapes["out"] = (widths[-1], 3)
     return ops, shapes
 
@@ -95,7 +96,10 @@ class Block(nn.Module):
         if c.kv_heads != c.heads:
             k = k.repeat_interleave(c.heads // c.kv_heads, dim=1)
             v = v.repeat_interleave(c.heads // c.kv_heads, dim=1)
-        a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        if mask is None:
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            a = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
         x = x + self.wo(a.transpose(1, 2).reshape(B, T, c.heads * hd))
         h = self.ffn_norm(x)
         return x + self.down(F.silu(self.gate(h)) * self.up(h))
@@ -117,8 +121,6 @@ class Transformer(nn.Module):
         """tokens: (batch, seq) → logits (batch, seq, vocab). Causal unless a mask is given."""
         T = tokens.shape[1]
         x = self.embed(tokens)
-        if attn_mask is None:
-            attn_mask = torch.ones(T, T, dtype=torch.bool, device=tokens.device).tril()
         cos, sin = self.cos[:T], self.sin[:T]
         for b in self.blocks:
             x = b(x, cos, sin, attn_mask)

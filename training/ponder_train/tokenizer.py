@@ -1,6 +1,11 @@
 """The image tokenizer: a VQ autoencoder from 128 × 128 RGB to a 16 × 16 grid of codes and
 back. The decoder is the engine's (model.VQDecoder, exported to GGUF); the encoder and the
 quantizer exist only in training.
+
+Quantization is by cosine similarity: encoder outputs and codebook vectors are L2-normalised
+(as in ViT-VQGAN and LlamaGen), which keeps the codebook in use; codes that fall out of use
+are restarted from encoder outputs. `finalize()` stores the normalised codebook in the
+decoder, which is what the engine reads.
 """
 import torch
 import torch.nn as nn
@@ -25,59 +30,58 @@ class Encoder(nn.Module):
 
 
 class VQAutoencoder(nn.Module):
-    """Encoder → nearest codebook vector (EMA codebook, dead codes restarted) → decoder."""
-
-    def __init__(self, c: Config, decay: float = 0.99):
+    def __init__(self, c: Config, beta: float = 0.25):
         super().__init__()
         self.c = c
+        self.beta = beta
         self.encoder = Encoder(c)
         self.decoder = VQDecoder(c)
-        self.decoder.codebook.requires_grad_(False)
-        self.decay = decay
-        self.register_buffer("ema_count", torch.ones(c.codebook_size))
-        self.register_buffer("ema_sum", self.decoder.codebook.detach().clone())
+        self.register_buffer("usage", torch.zeros(c.codebook_size))
 
-    @property
-    def codebook(self):
-        return self.decoder.codebook
+    def normalized_codebook(self):
+        return F.normalize(self.decoder.codebook, dim=1)
 
     def quantize(self, z):
-        """z: (B, D, H, W) → codes (B, H, W)."""
+        """Normalised z: (B, D, H, W) → codes (B, H, W)."""
         flat = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1])
-        d = (flat.pow(2).sum(1, keepdim=True) - 2 * flat @ self.codebook.t()
-             + self.codebook.pow(2).sum(1)[None])
-        return d.argmin(1).view(z.shape[0], z.shape[2], z.shape[3])
+        return (flat @ self.normalized_codebook().t()).argmax(1).view(z.shape[0], z.shape[2], z.shape[3])
 
     @torch.no_grad()
     def encode(self, images):
         """uint8 (B, H, W, 3) or float (B, 3, H, W) in [-1, 1] → codes (B, 16, 16)."""
         if images.dtype == torch.uint8:
             images = images.permute(0, 3, 1, 2).float() / 127.5 - 1
-        return self.quantize(self.encoder(images))
+        return self.quantize(F.normalize(self.encoder(images), dim=1))
+
+    def decode(self, codes):
+        return self.decoder.decode_vectors(self.normalized_codebook()[codes].permute(0, 3, 1, 2))
 
     def forward(self, x):
-        z = self.encoder(x)
+        z = F.normalize(self.encoder(x), dim=1)
         codes = self.quantize(z)
-        q = self.codebook[codes].permute(0, 3, 1, 2)
-        commit = F.mse_loss(z, q.detach())
+        q = self.normalized_codebook()[codes].permute(0, 3, 1, 2)
+        vq_loss = F.mse_loss(q, z.detach()) + self.beta * F.mse_loss(z, q.detach())
         if self.training:
-            self._ema_update(z, codes)
+            with torch.no_grad():
+                counts = torch.bincount(codes.view(-1), minlength=self.c.codebook_size).float()
+                self.usage.mul_(0.99).add_(counts / counts.sum(), alpha=0.01)
         out = self.decoder.decode_vectors(z + (q - z).detach())  # straight-through
-        return out, codes, commit
+        return out, codes, vq_loss, z
 
     @torch.no_grad()
-    def _ema_update(self, z, codes):
-        flat = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1])
-        onehot = F.one_hot(codes.view(-1), self.c.codebook_size).type(flat.dtype)
-        self.ema_count.mul_(self.decay).add_(onehot.sum(0), alpha=1 - self.decay)
-        self.ema_sum.mul_(self.decay).add_(onehot.t() @ flat, alpha=1 - self.decay)
-        n = self.ema_count.sum()
-        count = (self.ema_count + 1e-5) / (n + self.c.codebook_size * 1e-5) * n
-        self.codebook.copy_(self.ema_sum / count[:, None])
-        # Restart codes nobody uses with random encoder outputs, so the codebook stays in use.
-        dead = self.ema_count < 1e-3
-        if dead.any():
-            pick = flat[torch.randint(0, flat.shape[0], (int(dead.sum()),), device=flat.device)]
-            self.codebook[dead] = pick
-            self.ema_sum[dead] = pick
-            self.ema_count[dead] = 1.0
+    def restart_dead_codes(self, z, threshold=0.03):
+        """Codes used less than `threshold` times their fair share restart at encoder outputs."""
+        dead = self.usage < threshold / self.c.codebook_size
+        n = int(dead.sum())
+        if n:
+            flat = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1])
+            pick = flat[torch.randint(0, flat.shape[0], (n,), device=flat.device)]
+            self.decoder.codebook[dead] = pick + 0.01 * torch.randn_like(pick)
+            self.usage[dead] = 2 * threshold / self.c.codebook_size
+        return n
+
+    @torch.no_grad()
+    def finalize(self):
+        """Stores the normalised codebook, so the plain decoder (the engine's) decodes codes."""
+        self.decoder.codebook.copy_(self.normalized_codebook())
+        return self
