@@ -15,11 +15,11 @@ struct Matrix {
         case .f32:
             out.update(from: p.assumingMemoryBound(to: Float.self), count: cols)
         case .f16:
-            for i in 0..<cols { out[i] = Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+            for i in 0..<cols { out[i] = halfToFloat(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
         case .q8_0:
             for b in 0..<(cols / 32) {
                 let block = p + b * 34
-                let d = Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
+                let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
                 for i in 0..<32 { out[b * 32 + i] = d * Float(block.load(fromByteOffset: 2 + i, as: Int8.self)) }
             }
         }
@@ -64,7 +64,7 @@ struct Matrix {
             let w = p.assumingMemoryBound(to: Float.self)
             for i in 0..<cols { sum += w[i] * x[i] }
         } else {
-            for i in 0..<cols { sum += Float(Float16(bitPattern: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) * x[i] }
+            for i in 0..<cols { sum += halfToFloat(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) * x[i] }
         }
         return sum
     }
@@ -77,7 +77,7 @@ struct Matrix {
         let xr = UnsafeRawPointer(x)
         for b in 0..<blocks {
             let block = w + b * 34
-            let d = Float(Float16(bitPattern: block.loadUnaligned(as: UInt16.self)))
+            let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
             let q = block + 2
             let xb = xr + b * 128
             var s = SIMD8<Float>()
@@ -85,12 +85,27 @@ struct Matrix {
                 let qi = q.loadUnaligned(fromByteOffset: 8 * k, as: SIMD8<Int8>.self)
                 let qf = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: qi))
                 let xv = xb.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self)
-                s.addProduct(qf, xv)
+                // Multiply and add, not addProduct: without FMA in the baseline x86-64 target,
+                // addProduct becomes sixteen calls to libm's fmaf per block.
+                s += qf * xv
             }
-            acc.addProduct(SIMD8<Float>(repeating: d), s)
+            acc += d * s
         }
         return acc.sum()
     }
+}
+
+/// IEEE half to single precision, exactly. Float(Float16) is a library call on baseline x86-64.
+@inline(__always)
+func halfToFloat(_ h: UInt16) -> Float {
+    let sign: UInt32 = UInt32(h & 0x8000) << 16
+    let exponent = UInt32((h >> 10) & 0x1f), mantissa = UInt32(h & 0x3ff)
+    if exponent == 0 {
+        let v = Float(mantissa) * (1.0 / 16_777_216.0)  // subnormal or zero: mantissa · 2^-24
+        return sign != 0 ? -v : v
+    }
+    if exponent == 31 { return Float(bitPattern: sign | 0x7f80_0000 | (mantissa << 13)) }
+    return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
 }
 
 enum Kernels {
