@@ -24,6 +24,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ponder_train import checkpoint  # noqa: E402
 from ponder_train.data import make_examples  # noqa: E402
 from ponder_train.export import export  # noqa: E402
 from ponder_train.model import Config, Transformer  # noqa: E402
@@ -148,19 +149,10 @@ def main():
     no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0}],
                             lr=args.lr, betas=(0.9, 0.95))
-    step = 0
-    if os.path.exists(args.out):
-        ck = torch.load(args.out, map_location=dev)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        step = ck["step"]
-        print(f"resumed at step {step}", flush=True)
+    step = checkpoint.resume(args.out, model, opt, dev)
 
     def save():
-        tmp = args.out + ".tmp"
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "config": c.__dict__, "args": vars(args)}, tmp)
-        os.replace(tmp, args.out)
+        checkpoint.save(args.out, model, opt, step, c, args)
 
     rng = np.random.default_rng(args.seed * 31 + step)
     amp = dict(device_type="cuda", dtype=torch.bfloat16) if dev.type == "cuda" else None

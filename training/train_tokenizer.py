@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ponder_train import checkpoint  # noqa: E402
 from ponder_train.data import make_examples  # noqa: E402
 from ponder_train.model import Config  # noqa: E402
 from ponder_train.tokenizer import VQAutoencoder  # noqa: E402
@@ -54,19 +55,10 @@ def main():
     c = Config(codebook_size=args.codebook, decoder_widths=[int(w) for w in args.widths.split(",")])
     model = VQAutoencoder(c).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
-    step = 0
-    if os.path.exists(args.out):
-        ck = torch.load(args.out, map_location=dev)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        step = ck["step"]
-        print(f"resumed at step {step}", flush=True)
+    step = checkpoint.resume(args.out, model, opt, dev)
 
     def save():
-        tmp = args.out + ".tmp"
-        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                    "config": c.__dict__, "args": vars(args)}, tmp)
-        os.replace(tmp, args.out)
+        checkpoint.save(args.out, model, opt, step, c, args)
 
     gen = torch.Generator().manual_seed(args.seed * 7919 + step)
     t0 = time.time()

@@ -1,0 +1,23 @@
+"""Checkpoints that training runs write as they go and resume from."""
+import os
+
+import torch
+
+
+def resume(path, model, opt, device) -> int:
+    """Loads model and optimizer state from `path` if it exists; returns the step reached."""
+    if not os.path.exists(path):
+        return 0
+    ck = torch.load(path, map_location=device)
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["opt"])
+    print(f"resumed at step {ck['step']}", flush=True)
+    return ck["step"]
+
+
+def save(path, model, opt, step, config, args):
+    """Writes atomically (a stop mid-write leaves the previous checkpoint intact)."""
+    tmp = path + ".tmp"
+    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
+                "config": config.__dict__, "args": vars(args)}, tmp)
+    os.replace(tmp, path)
