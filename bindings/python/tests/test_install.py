@@ -1,5 +1,6 @@
 """The binding installs with pip and works from the installed copy."""
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,8 +10,11 @@ ROOT = Path(__file__).resolve().parents[3]
 
 def test_pip_install_and_use(tmp_path, model_path):
     target = tmp_path / "site"
+    # Build from a copy: setuptools leaves build/ and *.egg-info beside the sources.
+    source = tmp_path / "src"
+    shutil.copytree(ROOT / "bindings" / "python", source, ignore=shutil.ignore_patterns("tests", "build", "*.egg-info"))
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(ROOT / "bindings" / "python")], check=True)
+                    "--target", str(target), str(source)], check=True)
     env = dict(os.environ, PYTHONPATH=str(target), PONDER_LIB=str(ROOT / ".build" / "release" / "libponder.so"))
     code = ("import ponder, sys; m = ponder.Model(sys.argv[1]); "
             "img = m.generate('a red circle', seed=2); img.save(sys.argv[2]); print(ponder.__file__)")
