@@ -32,18 +32,26 @@ class Config:
     decoder_widths: list = field(default_factory=lambda: [64, 48, 32, 16])
 
 
+def palette_rgb():
+    """The world's 12 colours (8 object colours, 4 backgrounds) in the decoder's [-1, 1] units."""
+    from .world import BACKGROUND_RGB, COLOUR_RGB
+    return torch.tensor(COLOUR_RGB + BACKGROUND_RGB, dtype=torch.float32) / 127.5 - 1
+
+
 def decoder_layout(codebook_dim: int, widths: list[int]):
-    """The decoder's operation list (docs/format.md) and each convolution's (in, out)
-    channels: conv in, then per upsampling step a residual block, a 2x upsample and a conv
-    to the next width, then conv out to RGB (linear: the engine clamps, and a tanh saturates
-    on the mostly flat images of this world)."""
-    ops, shapes = ["conv in", "silu"], {"in": (codebook_dim, widths[0])}
+    """The decoder's operation list (docs/format.md) and each convolution's (in, out, kernel):
+    conv in, then per upsampling step a residual block, a 2x upsample and a conv to the next
+    width, then per pixel a softmax over the world's 12 colours and their mix (a fixed 1 × 1
+    convolution holding the palette). Every output pixel is thus a blend of world colours,
+    as anti-aliased renders are, and colours come out exact."""
+    ops, shapes = ["conv in", "silu"], {"in": (codebook_dim, widths[0], 3)}
     for i in range(len(widths) - 1):
         ops += ["push", f"conv res{i}a", "silu", f"conv res{i}b", "add", "upsample", f"conv up{i}", "silu"]
-        shapes[f"res{i}a"] = shapes[f"res{i}b"] = (widths[i], widths[i])
-        shapes[f"up{i}"] = (widths[i], widths[i + 1])
-    ops += ["conv out"]
-    shapes["out"] = (widths[-1], 3)
+        shapes[f"res{i}a"] = shapes[f"res{i}b"] = (widths[i], widths[i], 3)
+        shapes[f"up{i}"] = (widths[i], widths[i + 1], 3)
+    ops += ["conv out", "softmax", "conv palette"]
+    shapes["out"] = (widths[-1], 12, 3)
+    shapes["palette"] = (12, 3, 1)
     return ops, shapes
 
 
@@ -135,7 +143,11 @@ class VQDecoder(nn.Module):
         self.c = c
         self.ops, shapes = decoder_layout(c.codebook_dim, c.decoder_widths)
         self.codebook = nn.Parameter(torch.randn(c.codebook_size, c.codebook_dim))
-        self.convs = nn.ModuleDict({name: nn.Conv2d(i, o, 3, padding=1) for name, (i, o) in shapes.items()})
+        self.convs = nn.ModuleDict({name: nn.Conv2d(i, o, k, padding=k // 2) for name, (i, o, k) in shapes.items()})
+        with torch.no_grad():  # the palette mix is fixed, not learned
+            self.convs["palette"].weight.copy_(palette_rgb().t()[:, :, None, None])
+            self.convs["palette"].bias.zero_()
+        self.convs["palette"].requires_grad_(False)
 
     def forward(self, codes):
         """codes: (batch, grid, grid) long → (batch, 3, H, W) in [-1, 1]."""
@@ -154,6 +166,8 @@ class VQDecoder(nn.Module):
                 x = F.relu(x)
             elif op == "tanh":
                 x = torch.tanh(x)
+            elif op == "softmax":
+                x = torch.softmax(x, dim=1)
             elif op == "upsample":
                 x = F.interpolate(x, scale_factor=2, mode="nearest")
             elif op == "push":

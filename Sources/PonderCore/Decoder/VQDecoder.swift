@@ -9,7 +9,7 @@ import Glibc
 final class VQDecoder: @unchecked Sendable {
     enum Op {
         case conv(weight: [Float], bias: [Float], cin: Int, cout: Int, kernel: Int)
-        case relu, silu, tanh, upsample, push, add
+        case relu, silu, tanh, softmax, upsample, push, add
     }
 
     let codebook: [Float]
@@ -71,6 +71,7 @@ final class VQDecoder: @unchecked Sendable {
             case "relu" where parts.count == 1: ops.append(.relu)
             case "silu" where parts.count == 1: ops.append(.silu)
             case "tanh" where parts.count == 1: ops.append(.tanh)
+            case "softmax" where parts.count == 1: ops.append(.softmax)
             case "upsample" where parts.count == 1:
                 h *= 2; w *= 2
                 guard h <= height, w <= width else {
@@ -147,6 +148,20 @@ final class VQDecoder: @unchecked Sendable {
             case .relu: for i in 0..<n where cur[i] < 0 { cur[i] = 0 }
             case .silu: for i in 0..<n { cur[i] = Kernels.silu(cur[i]) }
             case .tanh: for i in 0..<n { cur[i] = tanhf(cur[i]) }
+            case .softmax:
+                // Over the channels of each pixel.
+                let plane = h * w
+                for i in 0..<plane {
+                    var m = -Float.infinity
+                    for ch in 0..<c where cur[ch * plane + i] > m { m = cur[ch * plane + i] }
+                    var sum: Float = 0
+                    for ch in 0..<c {
+                        let e = expf(cur[ch * plane + i] - m)
+                        cur[ch * plane + i] = e
+                        sum += e
+                    }
+                    for ch in 0..<c { cur[ch * plane + i] /= sum }
+                }
             case .upsample:
                 for ch in 0..<c {
                     for y in 0..<(2 * h) {
