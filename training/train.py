@@ -131,6 +131,7 @@ def main():
     ap.add_argument("--max-minutes", type=float, default=0, help="stop (and export) after this long")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
+    torch.set_flush_denormal(True)  # denormals (from softmax tails) slow CPUs many times over
     dev = torch.device(args.device)
     start = time.time()
 
