@@ -17,13 +17,19 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ponder_train import checkpoint  # noqa: E402
 from ponder_train.data import make_examples  # noqa: E402
-from ponder_train.model import Config  # noqa: E402
+from ponder_train.model import Config, palette_rgb  # noqa: E402
 from ponder_train.tokenizer import VQAutoencoder  # noqa: E402
 
 
 def psnr(a, b):
     mse = ((a.float() - b.float()) ** 2).mean().item()
     return 10 * math.log10(255 ** 2 / max(mse, 1e-10))
+
+
+def nearest_colour(x, palette):
+    """(B, 3, H, W) in [-1, 1] → (B, H, W) index of the nearest of the 12 world colours."""
+    d = ((x[:, None] - palette[None, :, :, None, None]) ** 2).sum(2)
+    return d.argmin(1)
 
 
 def main():
@@ -61,6 +67,7 @@ def main():
     def save():
         checkpoint.save(args.out, model, opt, step, c, args)
 
+    palette = palette_rgb().to(dev)
     gen = torch.Generator().manual_seed(args.seed * 7919 + step)
     t0 = time.time()
     while step < args.steps:
@@ -70,8 +77,10 @@ def main():
         idx = torch.randint(0, len(images), (args.batch,), generator=gen)
         x = images[idx].to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1
         model.train()
-        out, codes, commit, z = model(x)
-        loss = F.mse_loss(out, x) + commit
+        out, codes, commit, z, logits = model(x, with_logits=True)
+        # Besides the pixels, each pixel's nearest world colour as a class: a strong, direct
+        # signal for the palette softmax.
+        loss = F.mse_loss(out, x) + commit + 0.1 * F.cross_entropy(logits, nearest_colour(x, palette))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -153,10 +153,13 @@ class VQDecoder(nn.Module):
         """codes: (batch, grid, grid) long → (batch, 3, H, W) in [-1, 1]."""
         return self.decode_vectors(self.codebook[codes].permute(0, 3, 1, 2))
 
-    def decode_vectors(self, x):
-        """(batch, codebook_dim, grid, grid) → (batch, 3, H, W)."""
+    def decode_vectors(self, x, stop_before=None):
+        """(batch, codebook_dim, grid, grid) → (batch, 3, H, W); with `stop_before`, the
+        activation just before the first such operation (for training losses)."""
         saved = []
         for op in self.ops:
+            if op == stop_before:
+                return x
             parts = op.split()
             if parts[0] == "conv":
                 x = self.convs[parts[1]](x)

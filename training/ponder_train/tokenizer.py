@@ -56,7 +56,7 @@ class VQAutoencoder(nn.Module):
     def decode(self, codes):
         return self.decoder.decode_vectors(self.normalized_codebook()[codes].permute(0, 3, 1, 2))
 
-    def forward(self, x):
+    def forward(self, x, with_logits=False):
         z = F.normalize(self.encoder(x), dim=1)
         codes = self.quantize(z)
         q = self.normalized_codebook()[codes].permute(0, 3, 1, 2)
@@ -65,8 +65,12 @@ class VQAutoencoder(nn.Module):
             with torch.no_grad():
                 counts = torch.bincount(codes.view(-1), minlength=self.c.codebook_size).float()
                 self.usage.mul_(0.99).add_(counts / counts.sum(), alpha=0.01)
-        out = self.decoder.decode_vectors(z + (q - z).detach())  # straight-through
-        return out, codes, vq_loss, z
+        zq = z + (q - z).detach()  # straight-through
+        if with_logits:
+            logits = self.decoder.decode_vectors(zq, stop_before="softmax")
+            out = self.decoder.convs["palette"](torch.softmax(logits, dim=1))
+            return out, codes, vq_loss, z, logits
+        return self.decoder.decode_vectors(zq), codes, vq_loss, z
 
     @torch.no_grad()
     def restart_dead_codes(self, z, threshold=0.03):
