@@ -162,7 +162,11 @@ def main():
         if args.max_minutes and time.time() - start > args.max_minutes * 60:
             print(f"time limit reached at step {step}", flush=True)
             break
-        lr = args.lr * min(1, (step + 1) / 300) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * step / args.steps)))
+        # Cosine decay over the run, whichever ends it first: the step count or the time limit.
+        progress = step / args.steps
+        if args.max_minutes:
+            progress = max(progress, (time.time() - start) / (args.max_minutes * 60))
+        lr = args.lr * min(1, (step + 1) / 300) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1, progress))))
         for g in opt.param_groups:
             g["lr"] = lr
         idx = rng.integers(0, len(codes), args.batch)
