@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ponder_train import checkpoint  # noqa: E402
 from ponder_train.data import make_examples  # noqa: E402
 from ponder_train.model import Config, palette_rgb  # noqa: E402
-from ponder_train.tokenizer import VQAutoencoder  # noqa: E402
+from ponder_train.tokenizer import LEVELS, VQAutoencoder  # noqa: E402
 
 
 def psnr(a, b):
@@ -39,7 +39,6 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--data", type=int, default=20000, help="distinct training images")
-    ap.add_argument("--codebook", type=int, default=512)
     ap.add_argument("--widths", default="64,48,32,16")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cpu")
@@ -59,7 +58,7 @@ def main():
     images = torch.from_numpy(images)
     val = torch.from_numpy(val)
 
-    c = Config(codebook_size=args.codebook, decoder_widths=[int(w) for w in args.widths.split(",")])
+    c = Config(codebook_size=1024, codebook_dim=len(LEVELS), decoder_widths=[int(w) for w in args.widths.split(",")])
     model = VQAutoencoder(c).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
     step = checkpoint.resume(args.out, model, opt, dev)
@@ -77,19 +76,18 @@ def main():
         idx = torch.randint(0, len(images), (args.batch,), generator=gen)
         x = images[idx].to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1
         model.train()
-        out, codes, commit, z, logits = model(x, with_logits=True)
+        out, codes, _, z, logits = model(x, with_logits=True)
         # Besides the pixels, each pixel's nearest world colour as a class: a strong, direct
         # signal for the palette softmax.
-        loss = F.mse_loss(out, x) + commit + 0.1 * F.cross_entropy(logits, nearest_colour(x, palette))
+        loss = F.mse_loss(out, x) + 0.1 * F.cross_entropy(logits, nearest_colour(x, palette))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         step += 1
-        restarted = model.restart_dead_codes(z.detach()) if step % 25 == 0 else 0
         if step % 50 == 0 or step == args.steps:
             used = len(torch.unique(codes))
-            print(f"step {step} loss {loss.item():.4f} commit {commit.item():.4f} codes in batch {used} "
-                  f"restarted {restarted} lr {lr:.2e} {(time.time() - t0) / 50:.2f} s/step", flush=True)
+            print(f"step {step} loss {loss.item():.4f} codes in batch {used} "
+                  f"lr {lr:.2e} {(time.time() - t0) / 50:.2f} s/step", flush=True)
             t0 = time.time()
         if step % args.save_every == 0 or step == args.steps:
             model.eval()

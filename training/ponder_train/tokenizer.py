@@ -1,17 +1,29 @@
-"""The image tokenizer: a VQ autoencoder from 128 × 128 RGB to a 16 × 16 grid of codes and
+"""The image tokenizer: an autoencoder from 128 × 128 RGB to a 16 × 16 grid of codes and
 back. The decoder is the engine's (model.VQDecoder, exported to GGUF); the encoder and the
 quantizer exist only in training.
 
-Quantization is by cosine similarity: encoder outputs and codebook vectors are L2-normalised
-(as in ViT-VQGAN and LlamaGen), which keeps the codebook in use; codes that fall out of use
-are restarted from encoder outputs. `finalize()` stores the normalised codebook in the
-decoder, which is what the engine reads.
+Quantization is finite scalar quantization (FSQ, Mentzer et al. 2023): the encoder writes a
+few numbers per grid cell, each squashed and rounded to a fixed number of levels; a code is
+the combination of levels (8 × 8 × 4 × 4 = 1024 codes). Every code is a point of that grid,
+so there is no codebook to collapse, and training is as smooth as a plain autoencoder's.
+`finalize()` writes the grid points, in code order, into the decoder's codebook, which is
+what the engine reads.
 """
+import itertools
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from .model import Config, VQDecoder
+
+LEVELS = (8, 8, 4, 4)
+
+
+def fsq_grid(levels=LEVELS):
+    """Every code's vector, in code order: each level mapped to [-1, 1]."""
+    pts = itertools.product(*[range(n) for n in levels])
+    return torch.tensor([[2 * v / (n - 1) - 1 for v, n in zip(p, levels)] for p in pts], dtype=torch.float32)
 
 
 class Encoder(nn.Module):
@@ -30,62 +42,58 @@ class Encoder(nn.Module):
 
 
 class VQAutoencoder(nn.Module):
-    def __init__(self, c: Config, beta: float = 0.25):
+    def __init__(self, c: Config, levels=LEVELS):
         super().__init__()
+        n = 1
+        for k in levels:
+            n *= k
+        assert c.codebook_size == n and c.codebook_dim == len(levels), "config must match the FSQ levels"
         self.c = c
-        self.beta = beta
         self.encoder = Encoder(c)
         self.decoder = VQDecoder(c)
-        self.register_buffer("usage", torch.zeros(c.codebook_size))
+        self.decoder.codebook.requires_grad_(False)
+        with torch.no_grad():
+            self.decoder.codebook.copy_(fsq_grid(levels))
+        self.register_buffer("levels", torch.tensor(levels, dtype=torch.float32))
+        radix = [1]
+        for k in reversed(levels[1:]):
+            radix.insert(0, radix[0] * k)
+        self.register_buffer("radix", torch.tensor(radix))
 
-    def normalized_codebook(self):
-        return F.normalize(self.decoder.codebook, dim=1)
+    def _quantize(self, z):
+        """z (B, D, H, W) → (level indices as floats with straight-through gradients, codes)."""
+        L = self.levels[None, :, None, None]
+        s = torch.sigmoid(z) * (L - 1)
+        q = torch.round(s)
+        codes = (q.long() * self.radix[None, :, None, None]).sum(1)
+        return s + (q - s).detach(), codes
 
     def quantize(self, z):
-        """Normalised z: (B, D, H, W) → codes (B, H, W)."""
-        flat = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1])
-        return (flat @ self.normalized_codebook().t()).argmax(1).view(z.shape[0], z.shape[2], z.shape[3])
+        return self._quantize(z)[1]
 
     @torch.no_grad()
     def encode(self, images):
         """uint8 (B, H, W, 3) or float (B, 3, H, W) in [-1, 1] → codes (B, 16, 16)."""
         if images.dtype == torch.uint8:
             images = images.permute(0, 3, 1, 2).float() / 127.5 - 1
-        return self.quantize(F.normalize(self.encoder(images), dim=1))
+        return self.quantize(self.encoder(images))
 
     def decode(self, codes):
-        return self.decoder.decode_vectors(self.normalized_codebook()[codes].permute(0, 3, 1, 2))
+        return self.decoder(codes)
 
     def forward(self, x, with_logits=False):
-        z = F.normalize(self.encoder(x), dim=1)
-        codes = self.quantize(z)
-        q = self.normalized_codebook()[codes].permute(0, 3, 1, 2)
-        vq_loss = F.mse_loss(q, z.detach()) + self.beta * F.mse_loss(z, q.detach())
-        if self.training:
-            with torch.no_grad():
-                counts = torch.bincount(codes.view(-1), minlength=self.c.codebook_size).float()
-                self.usage.mul_(0.99).add_(counts / counts.sum(), alpha=0.01)
-        zq = z + (q - z).detach()  # straight-through
+        z = self.encoder(x)
+        q, codes = self._quantize(z)
+        v = 2 * q / (self.levels[None, :, None, None] - 1) - 1
+        zero = torch.zeros((), device=x.device)
         if with_logits:
-            logits = self.decoder.decode_vectors(zq, stop_before="softmax")
+            logits = self.decoder.decode_vectors(v, stop_before="softmax")
             out = self.decoder.convs["palette"](torch.softmax(logits, dim=1))
-            return out, codes, vq_loss, z, logits
-        return self.decoder.decode_vectors(zq), codes, vq_loss, z
+            return out, codes, zero, z, logits
+        return self.decoder.decode_vectors(v), codes, zero, z
 
-    @torch.no_grad()
-    def restart_dead_codes(self, z, threshold=0.03):
-        """Codes used less than `threshold` times their fair share restart at encoder outputs."""
-        dead = self.usage < threshold / self.c.codebook_size
-        n = int(dead.sum())
-        if n:
-            flat = z.permute(0, 2, 3, 1).reshape(-1, z.shape[1])
-            pick = flat[torch.randint(0, flat.shape[0], (n,), device=flat.device)]
-            self.decoder.codebook[dead] = pick + 0.01 * torch.randn_like(pick)
-            self.usage[dead] = 2 * threshold / self.c.codebook_size
-        return n
+    def restart_dead_codes(self, z, threshold=0.0):
+        return 0  # FSQ has no learned codebook
 
-    @torch.no_grad()
     def finalize(self):
-        """Stores the normalised codebook, so the plain decoder (the engine's) decodes codes."""
-        self.decoder.codebook.copy_(self.normalized_codebook())
         return self

@@ -16,7 +16,7 @@ def run(*args):
 def test_train_tokenizer_then_transformer_then_export(tmp_path):
     tok = tmp_path / "tok.pt"
     run("training/train_tokenizer.py", "--out", tok, "--steps", 3, "--data", 32, "--batch", 4,
-        "--widths", "16,8,8,8", "--codebook", 64, "--save-every", 3)
+        "--widths", "16,8,8,8", "--save-every", 3)
     assert tok.exists()
     model = tmp_path / "m.gguf"
     run("training/train.py", "--tokenizer", tok, "--out", tmp_path / "t.pt", "--examples", 32, "--steps", 3,
@@ -27,6 +27,6 @@ def test_train_tokenizer_then_transformer_then_export(tmp_path):
         "--batch", 4, "--dim", 64, "--layers", 1, "--heads", 2, "--ffn", 64, "--data-dir", tmp_path,
         "--export", model)
     m = ponder.Model(model)
-    assert m.info["codebook_size"] == 64 and m.info["layer_count"] == 1
+    assert m.info["codebook_size"] == 1024 and m.info["layer_count"] == 1
     img = m.generate("a red circle above a blue square", seed=1)
     assert img.plan is not None and len(img.rgb) == 128 * 128 * 3
