@@ -142,7 +142,6 @@ def main():
     ceiling = described = None
     if args.tokenizer:
         import torch
-        sys.path.insert(0, HERE)
         from train import load_tokenizer
         tok, _ = load_tokenizer(args.tokenizer, torch.device("cpu"))
         rec_ok = []

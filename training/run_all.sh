@@ -11,9 +11,9 @@ cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}
 mkdir -p "$out"
 $py training/train_tokenizer.py --out "$out/tokenizer.pt" --device "$device" \
-    --steps "${TOK_STEPS:-2500}" --data "${TOK_DATA:-20000}" --seed "${SEED:-1}" | tee -a "$out/tokenizer.log"
+    --steps "${TOK_STEPS:-1700}" --data "${TOK_DATA:-20000}" --seed "${SEED:-1}" | tee -a "$out/tokenizer.log"
 $py training/train.py --tokenizer "$out/tokenizer.pt" --out "$out/transformer.pt" --device "$device" \
-    --examples "${EXAMPLES:-60000}" --steps "${STEPS:-4000}" --batch "${BATCH:-32}" \
-    --dim "${DIM:-192}" --layers "${LAYERS:-6}" --heads "${HEADS:-6}" --ffn "${FFN:-512}" \
-    --max-minutes "${MAX_MINUTES:-0}" --seed "${SEED:-1}" --data-dir "$out/data" \
+    --examples "${EXAMPLES:-24000}" --steps "${STEPS:-3000}" --batch "${BATCH:-32}" \
+    --dim "${DIM:-128}" --layers "${LAYERS:-6}" --heads "${HEADS:-4}" --ffn "${FFN:-352}" \
+    --max-minutes "${MAX_MINUTES:-38}" --seed "${SEED:-1}" --data-dir "$out/data" \
     --export "$out/ponder-shapes-q8_0.gguf" | tee -a "$out/transformer.log"

@@ -42,7 +42,7 @@ def load_tokenizer(path, device):
     c = Config(**ck["config"])
     tok = VQAutoencoder(c).to(device)
     tok.load_state_dict(ck["model"])
-    return tok.eval().finalize(), c
+    return tok.eval(), c
 
 
 def build_dataset(args, tok, device):

@@ -121,7 +121,7 @@ def main():
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     if not args.random:
-        ap.error("only --random is available until the training pipeline lands")
+        ap.error("this command writes random test models; trained models are exported by training/train.py --export")
     t, d, vocab = random_model(args.seed)
     export(t, d, vocab, args.out)
     print(f"wrote {args.out} (random weights, for tests and demos: it draws noise, not shapes)")

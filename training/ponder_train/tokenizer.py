@@ -6,8 +6,7 @@ Quantization is finite scalar quantization (FSQ, Mentzer et al. 2023): the encod
 few numbers per grid cell, each squashed and rounded to a fixed number of levels; a code is
 the combination of levels (8 × 8 × 4 × 4 = 1024 codes). Every code is a point of that grid,
 so there is no codebook to collapse, and training is as smooth as a plain autoencoder's.
-`finalize()` writes the grid points, in code order, into the decoder's codebook, which is
-what the engine reads.
+The grid points, in code order, are the decoder's codebook, which is what the engine reads.
 """
 import itertools
 
@@ -92,8 +91,3 @@ class VQAutoencoder(nn.Module):
             return out, codes, zero, z, logits
         return self.decoder.decode_vectors(v), codes, zero, z
 
-    def restart_dead_codes(self, z, threshold=0.0):
-        return 0  # FSQ has no learned codebook
-
-    def finalize(self):
-        return self
