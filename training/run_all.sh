@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The whole training run in one command: tokenizer, transformer, export.
 #   training/run_all.sh OUT_DIR [cpu|cuda]
-# Sizes come from the environment (defaults: the CPU run that made the shipped model):
-#   TOK_STEPS TOK_DATA  EXAMPLES STEPS BATCH DIM LAYERS HEADS FFN MAX_MINUTES SEED
+# Sizes come from the environment (defaults: a small CPU run; training/run_gpu.sh holds the
+# shipped model's):
+#   TOK_STEPS TOK_DATA TOK_BATCH TOK_MINUTES WIDTHS   the tokenizer
+#   EXAMPLES STEPS BATCH DIM LAYERS HEADS FFN MAX_MINUTES LR   the transformer
+#   SEED, PRERENDER=1 (render the transformer's examples in the background while the
+#   tokenizer trains; RENDER_WORKERS processes)
 # Every stage checkpoints into OUT_DIR and resumes, so the same command continues a run.
 set -euo pipefail
 out="${1:?usage: training/run_all.sh OUT_DIR [cpu|cuda]}"
@@ -10,10 +14,20 @@ device="${2:-cpu}"
 cd "$(dirname "$0")/.."
 py=${PYTHON:-.venv/bin/python}
 mkdir -p "$out"
+seed="${SEED:-1}"
+examples="${EXAMPLES:-24000}"
+render_args=()
+if [ "${PRERENDER:-0}" = 1 ]; then
+    PYTHONPATH=training $py -m ponder_train.data --examples "$examples" --seed "$seed" --out "$out/render" \
+        --workers "${RENDER_WORKERS:-0}" >"$out/render.log" 2>&1 &
+    render_args=(--render-dir "$out/render")
+fi
 $py training/train_tokenizer.py --out "$out/tokenizer.pt" --device "$device" \
-    --steps "${TOK_STEPS:-1700}" --data "${TOK_DATA:-20000}" --seed "${SEED:-1}" | tee -a "$out/tokenizer.log"
+    --steps "${TOK_STEPS:-1700}" --data "${TOK_DATA:-20000}" --batch "${TOK_BATCH:-32}" \
+    --max-minutes "${TOK_MINUTES:-0}" --widths "${WIDTHS:-64,48,32,16}" --seed "$seed" | tee -a "$out/tokenizer.log"
 $py training/train.py --tokenizer "$out/tokenizer.pt" --out "$out/transformer.pt" --device "$device" \
-    --examples "${EXAMPLES:-24000}" --steps "${STEPS:-3000}" --batch "${BATCH:-32}" \
+    --examples "$examples" --steps "${STEPS:-3000}" --batch "${BATCH:-32}" --lr "${LR:-2e-3}" \
     --dim "${DIM:-128}" --layers "${LAYERS:-6}" --heads "${HEADS:-4}" --ffn "${FFN:-352}" \
-    --max-minutes "${MAX_MINUTES:-38}" --seed "${SEED:-1}" --data-dir "$out/data" \
+    --max-minutes "${MAX_MINUTES:-38}" --seed "$seed" --data-dir "$out/data" "${render_args[@]}" \
     --export "$out/ponder-shapes-q8_0.gguf" | tee -a "$out/transformer.log"
+wait

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ponder_train import checkpoint  # noqa: E402
-from ponder_train.data import make_examples  # noqa: E402
+from ponder_train.data import example_chunks, folder_chunks  # noqa: E402
 from ponder_train.export import export  # noqa: E402
 from ponder_train.model import Config, Transformer  # noqa: E402
 from ponder_train.tokenizer import VQAutoencoder  # noqa: E402
@@ -46,7 +46,9 @@ def load_tokenizer(path, device):
 
 
 def build_dataset(args, tok, device):
-    """Tokenized examples: prompt ids, plan ids (ragged, stored padded) and image codes."""
+    """Tokenized examples: prompt ids, plan ids (ragged, stored padded with -1) and image
+    codes. Renders chunk by chunk (or reads the chunks a separate rendering process writes
+    into --render-dir) and tokenizes each as it comes, so pixels never pile up in memory."""
     path = os.path.join(args.data_dir, f"examples-{args.examples}-seed{args.seed}.npz")
     if os.path.exists(path):
         d = np.load(path)
@@ -54,17 +56,20 @@ def build_dataset(args, tok, device):
     os.makedirs(args.data_dir, exist_ok=True)
     vocab = Vocabulary(tok.c.codebook_size)
     t0 = time.time()
-    images, prompts, plans = make_examples(args.examples, seed=args.seed)
-    print(f"rendered {len(images)} scenes in {time.time() - t0:.0f} s", flush=True)
-    t0 = time.time()
-    codes = []
+    if args.render_dir:
+        chunks = folder_chunks(args.examples, args.seed, args.render_dir)
+    else:
+        chunks = example_chunks(args.examples, args.seed)
+    codes, prompts, plans = [], [], []
     with torch.no_grad():
-        for i in range(0, len(images), 256):
-            codes.append(tok.encode(torch.from_numpy(images[i:i + 256]).to(device)).view(-1, 256).cpu().numpy())
+        for images, p, q in chunks:
+            codes.append(tok.encode(torch.from_numpy(images).to(device)).view(-1, 256).cpu().numpy())
+            prompts += p
+            plans += q
     codes = np.concatenate(codes).astype(np.int16)
-    print(f"tokenized in {time.time() - t0:.0f} s", flush=True)
-    P = np.full((len(prompts), 56), -1, np.int16)
-    Q = np.full((len(plans), 26), -1, np.int16)
+    print(f"rendered and tokenized {len(codes)} scenes in {time.time() - t0:.0f} s", flush=True)
+    P = np.full((len(prompts), PROMPT_MAX), -1, np.int16)
+    Q = np.full((len(plans), PLAN_MAX), -1, np.int16)
     for i, (p, q) in enumerate(zip(prompts, plans)):
         ids = vocab.encode(normalise(p))
         P[i, :len(ids)] = ids
@@ -74,40 +79,55 @@ def build_dataset(args, tok, device):
     return P, Q, codes
 
 
-def make_batch(idx, P, Q, codes, vocab, rng, device):
-    """Token and label tensors for examples `idx`, each in a randomly drawn mode."""
-    seqs, labels = [], []
-    img_off = vocab.image_offset
-    for i in idx:
-        prompt = [int(t) for t in P[i] if t >= 0]
-        plan = [int(t) for t in Q[i] if t >= 0]
-        image = [img_off + int(c) for c in codes[i]]
-        mode = rng.choice(len(MODES), p=MODE_WEIGHTS)
-        if MODES[mode] == "think":
-            head = [vocab["<bos>"]] + prompt + [vocab["<think>"]]
-            tail = plan + [vocab["</think>"], vocab["<image>"]] + image
-            # No loss on <image>: it always follows </think>.
-            lab = [PAD] * (len(head) - 1) + plan + [vocab["</think>"], PAD] + image + [PAD]
-        elif MODES[mode] == "direct":
-            head, tail = [vocab["<bos>"]] + prompt + [vocab["<image>"]], image
-            lab = [PAD] * (len(head) - 1) + image + [PAD]
-        elif MODES[mode] == "uncond":
-            head, tail = [vocab["<bos>"], vocab["<image>"]], image
-            lab = [PAD] + image + [PAD]
-        else:
-            head = [vocab["<bos>"], vocab["<describe>"]] + image + [vocab["<think>"]]
-            tail = plan + [vocab["</think>"]]
-            lab = [PAD] * (len(head) - 1) + plan + [vocab["</think>"]] + [PAD]
-        seq = head + tail
-        seqs.append(seq)
-        labels.append(lab[:len(seq)])
-    T = max(len(s) for s in seqs)
-    x = torch.zeros(len(seqs), T, dtype=torch.long)
-    y = torch.full((len(seqs), T), PAD, dtype=torch.long)
-    for k, (s, l) in enumerate(zip(seqs, labels)):
-        x[k, :len(s)] = torch.tensor(s)
-        y[k, :len(l)] = torch.tensor(l)
-    return x.to(device), y.to(device)
+PROMPT_MAX, PLAN_MAX = 56, 26  # words of the longest prompt (the engine's limit is 55) and plan
+
+
+def make_batch(idx, modes, P, Q, C, vocab):
+    """Token and label tensors for examples `idx`, example k in mode MODES[modes[k]].
+
+    P, Q, C are the dataset's prompt ids, plan ids (padded with -1) and codes as tensors on
+    the training device; everything happens there in a few tensor operations. Each row is
+    first laid out with every slot a sequence can have, then the slots its mode leaves out
+    are squeezed away. A label is the next token where the model writes that token (plan,
+    </think>, image codes) and PAD elsewhere (the prompt, and <image>, which always follows
+    </think>)."""
+    B, dev = len(idx), P.device
+    p, q, c = P[idx].long(), Q[idx].long(), C[idx].long() + vocab.image_offset
+    think, direct, uncond, describe = (modes == i for i in range(4))
+
+    def col(token):
+        return torch.full((B, 1), vocab[token], dtype=torch.long, device=dev)
+
+    def flag(mask, width=1):
+        return mask[:, None].expand(B, width)
+
+    yes = torch.ones(B, dtype=torch.bool, device=dev)
+    no = ~yes
+    # Layout of think, direct and uncond: <bos> prompt <think> plan </think> <image> codes
+    a_tok = torch.cat([col("<bos>"), p.clamp(min=0), col("<think>"), q.clamp(min=0), col("</think>"),
+                       col("<image>"), c], 1)
+    a_keep = torch.cat([flag(yes), (p >= 0) & flag(~uncond, PROMPT_MAX), flag(think), (q >= 0) & flag(think, PLAN_MAX),
+                        flag(think), flag(yes), flag(yes, 256)], 1)
+    a_target = torch.cat([flag(no), flag(no, PROMPT_MAX), flag(no), flag(yes, PLAN_MAX), flag(yes), flag(no),
+                          flag(yes, 256)], 1)
+    # Layout of describe: <bos> <describe> codes <think> plan </think>, padded to a's width
+    pad = a_tok.shape[1] - (2 + 256 + 1 + PLAN_MAX + 1)
+    b_tok = torch.cat([col("<bos>"), col("<describe>"), c, col("<think>"), q.clamp(min=0), col("</think>"),
+                       torch.zeros(B, pad, dtype=torch.long, device=dev)], 1)
+    b_keep = torch.cat([flag(yes, 2 + 256 + 1), q >= 0, flag(yes), flag(no, pad)], 1)
+    b_target = torch.cat([flag(no, 2 + 256 + 1), flag(yes, PLAN_MAX), flag(yes), flag(no, pad)], 1)
+    d = describe[:, None]
+    tok, keep, target = torch.where(d, b_tok, a_tok), torch.where(d, b_keep, a_keep), torch.where(d, b_target, a_target)
+    # Squeeze: a stable sort puts the kept slots first, in order.
+    order = torch.sort((~keep).int(), dim=1, stable=True).indices
+    keep = keep.gather(1, order)
+    x = torch.where(keep, tok.gather(1, order), 0)
+    target = target.gather(1, order) & keep
+    T = int(keep.sum(1).max())
+    x, target = x[:, :T], target[:, :T]
+    y = torch.full_like(x, PAD)
+    y[:, :-1] = torch.where(target[:, 1:], x[:, 1:], PAD)
+    return x, y
 
 
 def main():
@@ -127,8 +147,11 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--data-dir", default="data")
+    ap.add_argument("--render-dir", help="read rendered chunks from here (python -m ponder_train.data) as they come")
+    ap.add_argument("--bf16", type=int, default=-1, help="bf16 autocast (default: on CUDA only)")
     ap.add_argument("--save-every", type=int, default=200)
-    ap.add_argument("--max-minutes", type=float, default=0, help="stop (and export) after this long")
+    ap.add_argument("--max-minutes", type=float, default=0,
+                    help="train for this long once the data is ready, then stop (and export); the LR decays over it")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_flush_denormal(True)  # denormals (from softmax tails) slow CPUs many times over
@@ -155,27 +178,29 @@ def main():
     def save():
         checkpoint.save(args.out, model, opt, step, c, args)
 
-    rng = np.random.default_rng(args.seed * 31 + step)
-    amp = dict(device_type="cuda", dtype=torch.bfloat16) if dev.type == "cuda" else None
+    # The dataset sits on the training device; batches are drawn and built there.
+    P, Q, C = (torch.from_numpy(a).to(dev) for a in (P, Q, codes))
+    gen = torch.Generator().manual_seed(args.seed * 31 + step)
+    mode_p = torch.tensor(MODE_WEIGHTS)
+    amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=bool(args.bf16 if args.bf16 >= 0 else dev.type == "cuda"))
     t0, tokens = time.time(), 0
+    train_start = time.time()
     while step < args.steps:
-        if args.max_minutes and time.time() - start > args.max_minutes * 60:
+        if args.max_minutes and time.time() - train_start > args.max_minutes * 60:
             print(f"time limit reached at step {step}", flush=True)
             break
         # Cosine decay over the run, whichever ends it first: the step count or the time limit.
         progress = step / args.steps
         if args.max_minutes:
-            progress = max(progress, (time.time() - start) / (args.max_minutes * 60))
+            progress = max(progress, (time.time() - train_start) / (args.max_minutes * 60))
         lr = args.lr * min(1, (step + 1) / 300) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1, progress))))
         for g in opt.param_groups:
             g["lr"] = lr
-        idx = rng.integers(0, len(codes), args.batch)
-        x, y = make_batch(idx, P, Q, codes, vocab, rng, dev)
+        idx = torch.randint(0, len(C), (args.batch,), generator=gen).to(dev)
+        modes = torch.multinomial(mode_p, args.batch, replacement=True, generator=gen).to(dev)
+        x, y = make_batch(idx, modes, P, Q, C, vocab)
         model.train()
-        if amp:
-            with torch.autocast(**amp):
-                logits = model(x)
-        else:
+        with torch.autocast(**amp):
             logits = model(x)
         loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), y.view(-1), ignore_index=PAD)
         opt.zero_grad(set_to_none=True)

@@ -100,7 +100,8 @@ class Block(nn.Module):
         q = self.wq(h).view(B, T, c.heads, hd).transpose(1, 2)
         k = self.wk(h).view(B, T, c.kv_heads, hd).transpose(1, 2)
         v = self.wv(h).view(B, T, c.kv_heads, hd).transpose(1, 2)
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        # The tables are fp32; under bf16 autocast q and k come back to v's type for attention.
+        q, k = apply_rope(q, cos, sin).to(v.dtype), apply_rope(k, cos, sin).to(v.dtype)
         if c.kv_heads != c.heads:
             k = k.repeat_interleave(c.heads // c.kv_heads, dim=1)
             v = v.repeat_interleave(c.heads // c.kv_heads, dim=1)

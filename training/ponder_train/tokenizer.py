@@ -62,7 +62,7 @@ class VQAutoencoder(nn.Module):
     def _quantize(self, z):
         """z (B, D, H, W) → (level indices as floats with straight-through gradients, codes)."""
         L = self.levels[None, :, None, None]
-        s = torch.sigmoid(z) * (L - 1)
+        s = torch.sigmoid(z.float()) * (L - 1)  # rounding in fp32 also under bf16 autocast
         q = torch.round(s)
         codes = (q.long() * self.radix[None, :, None, None]).sum(1)
         return s + (q - s).detach(), codes

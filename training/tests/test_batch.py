@@ -1,0 +1,54 @@
+"""The training batch builder (tensor operations, made for GPU speed) against the sequence
+layouts of docs/format.md written out one example at a time."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from train import MODES, PAD, PLAN_MAX, PROMPT_MAX, make_batch  # noqa: E402
+from ponder_train.vocab import Vocabulary  # noqa: E402
+
+
+def reference(prompt, plan, codes, mode, v):
+    """(tokens, labels) of one example, written the plain way: a list of segments, each
+    marked with whether the model writes it (and so is trained to predict it)."""
+    image = [v.image_offset + c for c in codes]
+    bos, think, end, img = [v["<bos>"]], [v["<think>"]], [v["</think>"]], [v["<image>"]]
+    segments = {
+        "think": [(bos + prompt + think, False), (plan + end, True), (img, False), (image, True)],
+        "direct": [(bos + prompt + img, False), (image, True)],
+        "uncond": [(bos + img, False), (image, True)],
+        "describe": [(bos + [v["<describe>"]] + image + think, False), (plan + end, True)],
+    }[mode]
+    seq = [t for tokens, _ in segments for t in tokens]
+    written = [w for tokens, w in segments for _ in tokens]
+    labels = [seq[t + 1] if written[t + 1] else PAD for t in range(len(seq) - 1)] + [PAD]
+    return seq, labels
+
+
+def test_make_batch_matches_the_plain_layouts():
+    v = Vocabulary(1024)
+    rng = np.random.default_rng(0)
+    n = 40
+    P = np.full((n, PROMPT_MAX), -1, np.int16)
+    Q = np.full((n, PLAN_MAX), -1, np.int16)
+    C = rng.integers(0, 1024, (n, 256)).astype(np.int16)
+    words = list(range(6, v.image_offset))
+    for i in range(n):
+        lp, lq = rng.integers(1, PROMPT_MAX + 1), rng.integers(1, PLAN_MAX + 1)
+        P[i, :lp] = rng.choice(words, lp)
+        Q[i, :lq] = rng.choice(words, lq)
+    idx = torch.arange(n).flip(0)
+    modes = torch.tensor([i % 4 for i in range(n)])
+    x, y = make_batch(idx, modes, *(torch.from_numpy(a) for a in (P, Q, C)), v)
+    assert x.shape == y.shape and x.shape[1] == max(
+        len(reference([int(t) for t in P[i] if t >= 0], [int(t) for t in Q[i] if t >= 0], C[i].tolist(),
+                      MODES[int(modes[k])], v)[0]) for k, i in enumerate(idx.tolist()))
+    for k, i in enumerate(idx.tolist()):
+        seq, labels = reference([int(t) for t in P[i] if t >= 0], [int(t) for t in Q[i] if t >= 0],
+                                C[i].tolist(), MODES[int(modes[k])], v)
+        assert x[k, :len(seq)].tolist() == seq, MODES[int(modes[k])]
+        assert y[k, :len(seq)].tolist() == labels, MODES[int(modes[k])]
+        assert (y[k, len(seq):] == PAD).all() and (x[k, len(seq):] == 0).all()
