@@ -10,26 +10,18 @@ import os
 import sys
 import time
 
-import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ponder_train import checkpoint  # noqa: E402
 from ponder_train.data import make_examples  # noqa: E402
-from ponder_train.model import Config, palette_rgb  # noqa: E402
-from ponder_train.tokenizer import LEVELS, VQAutoencoder  # noqa: E402
+from ponder_train.model import Config  # noqa: E402
+from ponder_train.tokenizer import LEVELS, VQAutoencoder, reconstruction_loss  # noqa: E402
 
 
 def psnr(a, b):
     mse = ((a.float() - b.float()) ** 2).mean().item()
     return 10 * math.log10(255 ** 2 / max(mse, 1e-10))
-
-
-def nearest_colour(x, palette):
-    """(B, 3, H, W) in [-1, 1] → (B, H, W) index of the nearest of the 12 world colours."""
-    d = ((x[:, None] - palette[None, :, :, None, None]) ** 2).sum(2)
-    return d.argmin(1)
 
 
 def main():
@@ -74,7 +66,6 @@ def main():
         print(f"step {step} validation PSNR {psnr(rec8, val):.2f} dB", flush=True)
         checkpoint.save(args.out, model, opt, step, c, args)
 
-    palette = palette_rgb().to(dev)
     gen = torch.Generator().manual_seed(args.seed * 7919 + step)
     t0 = time.time()
     while step < args.steps:
@@ -94,14 +85,7 @@ def main():
         with torch.autocast(**amp):
             out, codes, _, z, logits = model(x, with_logits=True)
         out, logits = out.float(), logits.float()
-        # Objects cover a few percent of a picture: weigh their pixels (those unlike the
-        # background, read at the always-empty corner) ten times, or the background drowns them.
-        w = 1 + 9 * ((x - x[:, :, :1, :1]).abs().sum(1) > 0.01).float()
-        # Besides the pixels, each pixel's nearest world colour as a class: a strong, direct
-        # signal for the palette softmax.
-        mse = (w * ((out - x) ** 2).mean(1)).sum() / w.sum()
-        ce = (w * F.cross_entropy(logits, nearest_colour(x, palette), reduction="none")).sum() / w.sum()
-        loss = mse + 0.1 * ce
+        loss = reconstruction_loss(out, logits, x)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

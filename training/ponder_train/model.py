@@ -30,6 +30,8 @@ class Config:
     codebook_dim: int = 16
     # Channels of the decoder at each resolution, from the token grid up (16², 32², 64², 128²).
     decoder_widths: list = field(default_factory=lambda: [64, 48, 32, 16])
+    # The tokenizer's encoder (training only), from 128² down; None: the decoder's, reversed.
+    encoder_widths: list | None = None
 
 
 def palette_rgb():

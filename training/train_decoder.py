@@ -1,0 +1,140 @@
+"""Retrain the image tokenizer's decoder on the codes of its frozen encoder.
+
+    python training/train_decoder.py --tokenizer checkpoints/tokenizer.pt --out checkpoints/decoders \
+        --widths 96,64,48,32 --widths 128,96,64,48 --data 120000 --max-minutes 4 [--device cuda]
+
+The encoder, and so every code, stays exactly as the transformer was trained on it: a better
+decoder improves the images of an existing model without retraining the model. Each
+--widths trains one decoder (all on the same batches): the tokenizer's own widths continue
+from its decoder, other widths start afresh. Each is written to --out as a tokenizer
+checkpoint (tokenizer-w<widths>.pt) whenever its validation PSNR improves, and is linked into
+a model file with `python -m ponder_train.export --relink MODEL --tokenizer CHECKPOINT`.
+"""
+import argparse
+import math
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ponder_train.data import example_chunks, make_examples  # noqa: E402
+from ponder_train.model import Config  # noqa: E402
+from ponder_train.tokenizer import VQAutoencoder, reconstruction_loss  # noqa: E402
+from train_tokenizer import psnr  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tokenizer", required=True)
+    ap.add_argument("--out", required=True, help="folder for the retrained tokenizers")
+    ap.add_argument("--widths", action="append", help="decoder widths, from the grid up (repeatable)")
+    ap.add_argument("--data", type=int, default=100000, help="distinct training images")
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=1e-3, help="for fresh decoders; continued ones get a quarter")
+    ap.add_argument("--steps", type=int, default=100000)
+    ap.add_argument("--max-minutes", type=float, default=0, help="stop after this long (the LR decays over it)")
+    ap.add_argument("--validate-every", type=int, default=500)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--bf16", type=int, default=-1, help="bf16 autocast (default: on CUDA only)")
+    args = ap.parse_args()
+    torch.manual_seed(args.seed)
+    torch.set_flush_denormal(True)
+    dev = torch.device(args.device)
+    amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=bool(args.bf16 if args.bf16 >= 0 else dev.type == "cuda"))
+    os.makedirs(args.out, exist_ok=True)
+
+    ck = torch.load(args.tokenizer, map_location=dev)
+    base_c = Config(**ck["config"])
+    base = VQAutoencoder(base_c).to(dev).eval()
+    base.load_state_dict(ck["model"])
+
+    t0 = time.time()
+    images, codes = [], []
+    with torch.no_grad():
+        for chunk, _, _ in example_chunks(args.data, args.seed):
+            x = torch.from_numpy(chunk).to(dev)
+            images.append(x)
+            codes.append(base.encode(x))
+    images, codes = torch.cat(images), torch.cat(codes)
+    val = torch.from_numpy(make_examples(256, seed=10_000 + args.seed, workers=1)[0]).to(dev)
+    with torch.no_grad():
+        val_codes = base.encode(val)
+    print(f"data: {len(images)} images rendered and encoded in {time.time() - t0:.0f} s", flush=True)
+
+    runs = []
+    for widths in args.widths or [",".join(map(str, base_c.decoder_widths))]:
+        w = [int(v) for v in widths.split(",")]
+        c = Config(**{**base_c.__dict__, "decoder_widths": w,
+                      "encoder_widths": base_c.encoder_widths or list(reversed(base_c.decoder_widths))})
+        model = VQAutoencoder(c).to(dev)
+        model.encoder.load_state_dict(base.encoder.state_dict())
+        model.encoder.requires_grad_(False)
+        fresh = w != base_c.decoder_widths
+        if not fresh:
+            model.decoder.load_state_dict(base.decoder.state_dict())
+        params = [p for p in model.decoder.parameters() if p.requires_grad]
+        opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+        name = "tokenizer-w" + "-".join(map(str, w)) + ".pt"
+        runs.append(dict(model=model, opt=opt, lr=args.lr if fresh else args.lr / 4, fresh=fresh,
+                         path=os.path.join(args.out, name), best=-1.0, widths=w))
+        print(f"{name}: {sum(p.numel() for p in params) / 1e6:.2f} M decoder parameters, "
+              f"{'fresh' if fresh else 'continued'}", flush=True)
+
+    def validate(step):
+        for r in runs:
+            m = r["model"].eval()
+            with torch.no_grad():
+                rec8 = m.decoder.to_rgb8(m.decode(val_codes).float()).cpu()
+            p = psnr(rec8, val.cpu())
+            better = p > r["best"]
+            if better:
+                r["best"] = p
+                torch.save({"model": m.state_dict(), "step": step, "config": m.c.__dict__, "args": vars(args),
+                            "validation_psnr": p}, r["path"] + ".tmp")
+                os.replace(r["path"] + ".tmp", r["path"])
+            print(f"step {step} {os.path.basename(r['path'])} validation PSNR {p:.2f} dB"
+                  f"{' (saved)' if better else ''}", flush=True)
+
+    validate(0)
+    gen = torch.Generator().manual_seed(args.seed)
+    start = t0 = time.time()
+    step = 0
+    while step < args.steps:
+        if args.max_minutes and time.time() - start > args.max_minutes * 60:
+            print(f"time limit reached at step {step}", flush=True)
+            break
+        progress = step / args.steps
+        if args.max_minutes:
+            progress = max(progress, (time.time() - start) / (args.max_minutes * 60))
+        idx = torch.randint(0, len(images), (args.batch,), generator=gen).to(dev)
+        x = images[idx].permute(0, 3, 1, 2).float() / 127.5 - 1
+        z = codes[idx]
+        for r in runs:
+            warm = min(1, (step + 1) / 200) if r["fresh"] else 1
+            lr = r["lr"] * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1, progress))))
+            for g in r["opt"].param_groups:
+                g["lr"] = lr
+            d = r["model"].train().decoder
+            with torch.autocast(**amp):
+                logits = d.decode_vectors(d.codebook[z].permute(0, 3, 1, 2), stop_before="softmax")
+                out = d.convs["palette"](torch.softmax(logits.float(), dim=1))
+            loss = reconstruction_loss(out.float(), logits.float(), x)
+            r["opt"].zero_grad(set_to_none=True)
+            loss.backward()
+            r["opt"].step()
+            r["loss"] = loss.item() if (step + 1) % 100 == 0 else None
+        step += 1
+        if step % 100 == 0:
+            print(f"step {step} losses " + " ".join(f"{r['loss']:.4f}" for r in runs)
+                  + f" {(time.time() - t0) / 100:.3f} s/step", flush=True)
+            t0 = time.time()
+        if step % args.validate_every == 0:
+            validate(step)
+    validate(step)
+
+
+if __name__ == "__main__":
+    main()
