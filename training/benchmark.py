@@ -30,6 +30,9 @@ from ponder_train.world import (COLOURS, SHAPES, parse_plan, parse_prompt, rende
                                 scene_satisfies)
 
 
+READING = "## Reading these figures"
+
+
 def prompt_set(seed: int, per_category: int):
     rng = np.random.default_rng(seed)
     out = []
@@ -215,8 +218,13 @@ def main():
               f"![thinking versus direct]({os.path.basename(chart)})", "",
               "Samples (seed 0): image with thinking, image without, the prompt and the plan.", "",
               f"![samples]({os.path.basename(grid)})", ""]
+    # A written reading of the figures, under its own heading, survives a rerun.
+    if os.path.exists(args.out):
+        old = open(args.out).read()
+        if READING in old:
+            lines += [old[old.index(READING):].rstrip("\n")]
     with open(args.out, "w") as fh:
-        fh.write("\n".join(lines))
+        fh.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

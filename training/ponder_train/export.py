@@ -3,8 +3,11 @@ package's writer and its Q8_0 quantizer.
 
     python -m ponder_train.export --random --out models/test-random.gguf
 
-writes a small random-weight model (for tests and the README's demo until a trained model
-ships).
+writes a small random-weight model (for tests), and
+
+    python -m ponder_train.export --relink MODEL.gguf --tokenizer TOKENIZER.pt --out NEW.gguf
+
+rewrites a model file with another decoder (training/train_decoder.py).
 """
 import argparse
 
@@ -114,14 +117,64 @@ def random_model(seed: int = 0, dim=64, layers=2, heads=4, kv_heads=2, ffn_dim=1
     return t.eval(), d.eval(), vocab
 
 
+def load_model(path: str):
+    """The reference transformer of a model file, with its vocabulary and guidance scale.
+    Its matrices come back as the file's Q8_0 values in fp32, which quantize back to the
+    same bytes, so export(load_model(f)) rewrites f (the test of --relink checks this)."""
+    r = gguf.GGUFReader(path)
+    v = lambda key: r.fields[f"{ARCH}.{key}"].contents()
+    c = Config(dim=v("embedding_length"), layers=v("block_count"), heads=v("attention.head_count"),
+               kv_heads=v("attention.head_count_kv"), ffn_dim=v("feed_forward_length"),
+               context_length=v("context_length"), norm_eps=v("attention.layer_norm_rms_epsilon"),
+               rope_base=v("rope.freq_base"), codebook_size=v("image.codebook_size"))
+    vocab = Vocabulary(c.codebook_size)
+    if v("vocab.tokens") != vocab.words:
+        raise ValueError(f"{path}: its vocabulary is not this version's")
+    c.vocab_size = vocab.size
+    t = Transformer(c)
+    tensors = {x.name: x for x in r.tensors}
+    params = dict(transformer_matrices(t))
+    for i, b in enumerate(t.blocks):
+        params[f"blk.{i}.attn_norm.weight"], params[f"blk.{i}.ffn_norm.weight"] = b.attn_norm.weight, b.ffn_norm.weight
+    params["output_norm.weight"] = t.norm.weight
+    with torch.no_grad():
+        for name, p in params.items():
+            x = tensors[name]
+            data = gguf.quants.dequantize(x.data, x.tensor_type) if x.tensor_type == Q8 else np.asarray(x.data)
+            p.copy_(torch.from_numpy(np.array(data, np.float32).reshape(p.shape)))
+    return t.eval(), vocab, float(v("sampling.cfg_scale"))
+
+
+def relink(model_path: str, tokenizer_path: str, out: str):
+    """Writes `out`: the model file's transformer with the tokenizer checkpoint's decoder."""
+    from .tokenizer import VQAutoencoder
+    t, vocab, cfg = load_model(model_path)
+    ck = torch.load(tokenizer_path, map_location="cpu")
+    tok = VQAutoencoder(Config(**ck["config"]))
+    tok.load_state_dict(ck["model"])
+    if tok.c.codebook_size != t.c.codebook_size:
+        raise ValueError("the tokenizer's codebook is not the model's")
+    t.c.codebook_dim, t.c.decoder_widths = tok.c.codebook_dim, tok.c.decoder_widths
+    export(t, tok.decoder.eval(), vocab, out, cfg_scale=cfg)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--random", action="store_true", help="export a small random-weight test model")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--relink", metavar="MODEL", help="rewrite MODEL with the decoder of --tokenizer")
+    ap.add_argument("--tokenizer", help="tokenizer checkpoint (training/train_decoder.py writes them)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
+    if args.relink:
+        if not args.tokenizer:
+            ap.error("--relink needs --tokenizer")
+        relink(args.relink, args.tokenizer, args.out)
+        print(f"wrote {args.out}: {args.relink}'s transformer with {args.tokenizer}'s decoder")
+        return
     if not args.random:
-        ap.error("this command writes random test models; trained models are exported by training/train.py --export")
+        ap.error("this command writes random test models (--random) or relinks a decoder (--relink); "
+                 "trained models are exported by training/train.py --export")
     t, d, vocab = random_model(args.seed)
     export(t, d, vocab, args.out)
     print(f"wrote {args.out} (random weights, for tests and demos: it draws noise, not shapes)")

@@ -30,3 +30,22 @@ def test_train_tokenizer_then_transformer_then_export(tmp_path):
     assert m.info["codebook_size"] == 1024 and m.info["layer_count"] == 1
     img = m.generate("a red circle above a blue square", seed=1)
     assert img.plan is not None and len(img.rgb) == 128 * 128 * 3
+
+
+def test_relink_rewrites_a_model_byte_for_byte(tmp_path):
+    """load_model reads back exactly what export wrote (Q8_0 values re-quantize to the same
+    bytes), so relinking a model with its own decoder reproduces its file."""
+    import torch
+
+    from ponder_train.export import export, random_model, relink
+    from ponder_train.model import Config
+    from ponder_train.tokenizer import VQAutoencoder
+    t, d, vocab = random_model(3, codebook_size=1024, codebook_dim=4)
+    first = tmp_path / "a.gguf"
+    export(t, d, vocab, str(first), cfg_scale=1.5)
+    tok = VQAutoencoder(Config(**{**d.c.__dict__}))
+    tok.decoder.load_state_dict(d.state_dict())
+    torch.save({"model": tok.state_dict(), "config": tok.c.__dict__}, tmp_path / "tok.pt")
+    second = tmp_path / "b.gguf"
+    relink(str(first), str(tmp_path / "tok.pt"), str(second))
+    assert first.read_bytes() == second.read_bytes()
