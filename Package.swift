@@ -19,9 +19,12 @@ let package = Package(
                        providers: [.apt(["libpng-dev"])]),
         // The public C header, imported so the C API's @_cdecl functions use its exact types.
         .systemLibrary(name: "CPonder", path: "Sources/CPonder"),
+        // The int8 matrix kernels (AVX2, chosen at run time; portable C elsewhere): Swift has
+        // no way to name AVX2's byte multiply-add. docs/performance.md has the measurement.
+        .target(name: "CPonderKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "PonderCore",
-            dependencies: ["COpenBLAS", "CPNG"]
+            dependencies: ["COpenBLAS", "CPNG", "CPonderKernels"]
         ),
         .target(
             name: "Ponder",

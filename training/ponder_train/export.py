@@ -52,6 +52,23 @@ def quantize_in_place(t: Transformer):
             p.copy_(torch.from_numpy(q8_round_trip(p.detach().cpu().float().numpy())))
 
 
+def q8_activations(x: torch.Tensor) -> torch.Tensor:
+    """x as the engine multiplies it with Q8_0 weights (as llama.cpp does): quantized per 32
+    values of its last dimension to int8 with the scale max|x| / 127, rounding half to even."""
+    blocks = x.float().reshape(*x.shape[:-1], x.shape[-1] // 32, 32)
+    d = blocks.abs().amax(-1, keepdim=True) / 127
+    inv = torch.where(d != 0, 1 / d, torch.zeros_like(d))
+    return (torch.round(blocks * inv) * d).reshape(x.shape)
+
+
+def quantize_activations(t: Transformer):
+    """Makes every matrix of the reference read its input through q8_activations, so that
+    with quantize_in_place it computes what the engine computes."""
+    for m in t.modules():
+        if isinstance(m, torch.nn.Linear):
+            m.register_forward_pre_hook(lambda _, args: (q8_activations(args[0]),))
+
+
 def export(t: Transformer, d: VQDecoder, vocab: Vocabulary, path: str, cfg_scale: float = 1.0):
     c = t.c
     w = gguf.GGUFWriter(path, ARCH)

@@ -1,11 +1,19 @@
 """The Swift engine against the PyTorch reference on the same (Q8_0 round-tripped) weights:
-logits, greedy image tokens with and without guidance, and decoded pixels."""
+logits, greedy image tokens with and without guidance, and decoded pixels.
+
+The engine multiplies Q8_0 weights by activations quantized to int8 per 32 values, as
+llama.cpp does; the reference does the same (quantize_activations). The two still differ by
+float rounding, and where an activation sits near a rounding boundary that difference flips
+one int8 step, which this deliberately sharp random model amplifies to about 1 % of the
+logits at some positions. So logits are compared with a tolerance that allows such flips
+and a median that does not, and greedy drawing is compared position by position (given the
+same prefix) rather than as one free-running sequence, which a single flip would derail."""
 import numpy as np
 import pytest
 import torch
 
 import ponder
-from ponder_train.export import export, quantize_in_place, random_model
+from ponder_train.export import export, quantize_activations, quantize_in_place, random_model
 from ponder_train.model import VQDecoder
 
 PROMPT = "a red circle to the left of a blue square"
@@ -18,6 +26,7 @@ def pair(tmp_path_factory):
     path = tmp_path_factory.mktemp("parity") / "model.gguf"
     export(t, d, vocab, str(path))
     quantize_in_place(t)
+    quantize_activations(t)
     return t, d, vocab, ponder.Model(path)
 
 
@@ -42,29 +51,24 @@ def test_logits_match_reference(pair):
         ref = t(torch.tensor([seq]))[0]
     s = model.session(threads=2)
     # In one batch, then again token by token through the KV cache.
-    assert rel_error(s.eval(seq), ref[-1]) <= 1e-3
+    assert rel_error(s.eval(seq), ref[-1]) <= 3e-2
     s.eval(seq[:5])
-    for i in range(5, len(seq)):
-        logits = s.eval(seq[i:i + 1], n_past=i)
-        if i % 7 == 0 or i == len(seq) - 1:
-            assert rel_error(logits, ref[i]) <= 1e-3, f"position {i}"
+    errors = [rel_error(s.eval(seq[i:i + 1], n_past=i), ref[i]) for i in range(5, len(seq))]
+    assert max(errors) <= 3e-2
+    assert np.median(errors) <= 3e-3
 
 
-def reference_greedy(t, vocab, cond, uncond, scale, n):
+def reference_guided_argmax(t, vocab, cond, uncond, scale, codes):
+    """The reference's greedy choice at every image position, given the image `codes` so far
+    (two batched passes: with the prompt and plan, and unconditioned)."""
     off, k = vocab.image_offset, vocab.codebook_size
-    codes = []
+    image = [off + c for c in codes[:-1]]
     with torch.no_grad():
-        for _ in range(n):
-            lc = t(torch.tensor([cond]))[0, -1, off:off + k]
-            if uncond is not None:
-                lu = t(torch.tensor([uncond]))[0, -1, off:off + k]
-                lc = lu + scale * (lc - lu)
-            code = int(torch.argmax(lc))
-            codes.append(code)
-            cond = cond + [off + code]
-            if uncond is not None:
-                uncond = uncond + [off + code]
-    return codes
+        lc = t(torch.tensor([cond + image]))[0, len(cond) - 1:, off:off + k]
+        if uncond is not None:
+            lu = t(torch.tensor([uncond + image]))[0, len(uncond) - 1:, off:off + k]
+            lc = lu + scale * (lc - lu)
+    return lc.argmax(-1).tolist()
 
 
 @pytest.mark.parametrize("cfg", [1.0, 3.0])
@@ -75,10 +79,12 @@ def test_greedy_image_matches_reference(pair, cfg):
     s.set_plan(PLAN)
     done, remaining = s.step(1000)
     assert (done, remaining) == (256, 0)
+    codes = s.tokens()
+    assert len(set(codes)) > 8  # a varied sequence, not one repeated code
     uncond = [vocab["<bos>"], vocab["<image>"]] if cfg != 1.0 else None
-    expected = reference_greedy(t, vocab, prefix(vocab), uncond, cfg, 256)
-    assert len(set(expected)) > 8  # a varied sequence, not one repeated code
-    assert s.tokens() == expected
+    expected = reference_guided_argmax(t, vocab, prefix(vocab), uncond, cfg, codes)
+    agree = np.mean([a == b for a, b in zip(codes, expected)])
+    assert agree >= 0.97, f"the engine's greedy codes agree with the reference at {agree:.1%} of positions"
 
 
 def test_decoder_matches_reference(pair):

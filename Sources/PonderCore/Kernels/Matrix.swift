@@ -1,3 +1,5 @@
+import CPonderKernels
+
 /// A weight matrix read in place from the mapped file: `rows` rows of `cols` values, each row
 /// stored contiguously as F32, F16 or Q8_0 blocks (32 int8 values and one f16 scale).
 struct Matrix {
@@ -34,27 +36,30 @@ struct Matrix {
         return out
     }
 
-    /// out[b][r] = Σ_k self[r][k] · x[b][k] for b in 0..<batch, over rows `rows` of self.
-    /// Each output is computed the same way whichever rows a thread is given, so results do
-    /// not depend on the thread count.
-    func multiply(_ x: UnsafePointer<Float>, batch: Int, into out: UnsafeMutablePointer<Float>, rows range: Range<Int>) {
+    /// out[b * rows + r] = Σ_k self[r][k] · x[b][k] for b in 0..<batch, over rows `range`.
+    /// A Q8_0 matrix reads the activations as `xq`, the same batch quantized per 32 values
+    /// (quantize(_:batch:into:)), and multiplies int8 by int8 as llama.cpp does; F32 and F16
+    /// matrices read `x`. Each output is computed the same way whichever rows a thread is
+    /// given, so results do not depend on the thread count.
+    func multiply(_ x: UnsafePointer<Float>, _ xq: UnsafePointer<pk_block_q8>, batch: Int,
+                  into out: UnsafeMutablePointer<Float>, rows range: Range<Int>) {
         switch type {
         case .q8_0:
-            let blocks = cols / 32
-            for r in range {
-                let w = data + r * rowBytes
-                for b in 0..<batch {
-                    out[b * rows + r] = Matrix.dotQ8(w, x + b * cols, blocks: blocks)
-                }
-            }
+            pk_matmul_q8(data.assumingMemoryBound(to: UInt8.self), rowBytes, Int32(cols / 32), xq, Int32(batch),
+                         out, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound))
         case .f32, .f16:
-            // Rare (small models only): dequantize each row on the stack-free scratch path.
             for r in range {
                 for b in 0..<batch {
                     out[b * rows + r] = dotGeneric(r, x + b * cols)
                 }
             }
         }
+    }
+
+    /// Quantizes `batch` input vectors of `cols` values for a Q8_0 multiply.
+    func quantize(_ x: UnsafePointer<Float>, batch: Int, into xq: UnsafeMutablePointer<pk_block_q8>) {
+        guard type == .q8_0 else { return }
+        for b in 0..<batch { pk_quantize_q8(x + b * cols, xq + b * (cols / 32), Int32(cols)) }
     }
 
     private func dotGeneric(_ r: Int, _ x: UnsafePointer<Float>) -> Float {
@@ -67,31 +72,6 @@ struct Matrix {
             for i in 0..<cols { sum += halfToFloat(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) * x[i] }
         }
         return sum
-    }
-
-    /// Dot product of one Q8_0 row with F32 activations: int8 weights widened to float and
-    /// multiplied exactly, so the result matches the dequantized reference to rounding.
-    @inline(__always)
-    static func dotQ8(_ w: UnsafeRawPointer, _ x: UnsafePointer<Float>, blocks: Int) -> Float {
-        var acc = SIMD8<Float>()
-        let xr = UnsafeRawPointer(x)
-        for b in 0..<blocks {
-            let block = w + b * 34
-            let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
-            let q = block + 2
-            let xb = xr + b * 128
-            var s = SIMD8<Float>()
-            for k in 0..<4 {
-                let qi = q.loadUnaligned(fromByteOffset: 8 * k, as: SIMD8<Int8>.self)
-                let qf = SIMD8<Float>(SIMD8<Int32>(truncatingIfNeeded: qi))
-                let xv = xb.loadUnaligned(fromByteOffset: 32 * k, as: SIMD8<Float>.self)
-                // Multiply and add, not addProduct: without FMA in the baseline x86-64 target,
-                // addProduct becomes sixteen calls to libm's fmaf per block.
-                s += qf * xv
-            }
-            acc += d * s
-        }
-        return acc.sum()
     }
 }
 

@@ -1,3 +1,4 @@
+import CPonderKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -115,6 +116,8 @@ final class TransformerState {
     let maxBatch: Int
 
     private let x, xb, q, k, v, att, hb, hb2, logits: UnsafeMutablePointer<Float>
+    /// A matmul's input batch quantized per 32 values, for Q8_0 weights.
+    private let xq: UnsafeMutablePointer<pk_block_q8>
     private var buffers: [UnsafeMutablePointer<Float>] = []
     private var pending: [(seq: Int, token: Int32, pos: Int)] = []
 
@@ -155,12 +158,19 @@ final class TransformerState {
         hb = try buffer(maxBatch * hp.ffnDim, "activations")
         hb2 = try buffer(maxBatch * hp.ffnDim, "activations")
         logits = try buffer(TransformerState.sequences * hp.vocabSize, "logits")
+        let blocks = maxBatch * (max(hp.dim, hp.ffnDim, hp.heads * hp.headDim) + 31) / 32
+        guard let blockMemory = calloc(blocks, MemoryLayout<pk_block_q8>.stride) else {
+            for p in made { free(p) }
+            throw PonderError(.outOfMemory, "cannot allocate the quantized activations")
+        }
+        xq = blockMemory.assumingMemoryBound(to: pk_block_q8.self)
         buffers = made
         pending.reserveCapacity(maxBatch)
     }
 
     deinit {
         for p in buffers { free(p) }
+        free(xq)
     }
 
     /// The logits that the last `forward` produced for sequence `seq`.
@@ -254,18 +264,13 @@ final class TransformerState {
                     let kvOff = (h / group) * hd
                     let base = l * ctx * kvDim
                     for t in 0...item.pos {
-                        let kt = cache.keys + base + t * kvDim + kvOff
-                        var s: Float = 0
-                        for i in 0..<hd { s += qh[i] * kt[i] }
-                        scores[t] = s * scale
+                        scores[t] = pk_dot_f32(qh, cache.keys + base + t * kvDim + kvOff, Int32(hd)) * scale
                     }
                     Kernels.softmax(scores, n: item.pos + 1)
                     let out = xb + b * d + h * hd
                     out.update(repeating: 0, count: hd)
                     for t in 0...item.pos {
-                        let vt = cache.values + base + t * kvDim + kvOff
-                        let a = scores[t]
-                        for i in 0..<hd { out[i] += a * vt[i] }
+                        pk_axpy_f32(scores[t], cache.values + base + t * kvDim + kvOff, out, Int32(hd))
                     }
                 }
             }
@@ -299,8 +304,10 @@ final class TransformerState {
     }
 
     private func matmul(_ m: Matrix, _ input: UnsafePointer<Float>, _ batch: Int, _ out: UnsafeMutablePointer<Float>) {
+        m.quantize(input, batch: batch, into: xq)
+        let xq = UnsafePointer(self.xq)
         pool.parallelFor(m.rows) { range in
-            m.multiply(input, batch: batch, into: out, rows: range)
+            m.multiply(input, xq, batch: batch, into: out, rows: range)
         }
     }
 

@@ -1,0 +1,43 @@
+// Ponder's matrix kernels in C: the parts of the transformer's inner loop that need the
+// processor's integer SIMD (AVX2's byte multiply-add), which Swift cannot name.
+// Every function computes each output the same way whatever rows a caller hands it, so
+// results do not depend on how work is split across threads.
+#ifndef PONDER_KERNELS_H
+#define PONDER_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// 32 activations quantized as ggml's Q8_0 does for its dot products: q[i] = round(x[i] / d)
+// with d = max|x| / 127, but with the scale kept as a float.
+typedef struct {
+    float d;
+    int8_t q[32];
+} pk_block_q8;
+
+// Quantizes n floats (n a multiple of 32) into n / 32 blocks.
+void pk_quantize_q8(const float *x, pk_block_q8 *out, int n);
+
+// For rows r0..<r1 of a Q8_0 matrix (row r at w + r * row_bytes, `blocks` blocks of
+// 34 bytes: f16 scale, 32 int8) and `batch` quantized vectors (vector b at xq + b * blocks):
+// out[b * out_stride + r] = Σ_k W[r][k] · x_b[k], in int8 × int8 products summed in int32
+// per block.
+void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
+                  float *out, int out_stride, int r0, int r1);
+
+// Σ a[i] · b[i] and y[i] += alpha · x[i], for attention.
+float pk_dot_f32(const float *a, const float *b, int n);
+void pk_axpy_f32(float alpha, const float *x, float *y, int n);
+
+// 1 when the AVX2 paths run on this processor (for benchmarks and docs).
+int pk_uses_avx2(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

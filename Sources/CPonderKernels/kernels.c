@@ -1,0 +1,172 @@
+// See ponder_kernels.h. Each kernel has a portable version and, on x86-64, an AVX2 + FMA +
+// F16C version chosen once at run time, so one build runs on any x86-64 processor.
+#include "ponder_kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define PK_X86 1
+#endif
+
+static float half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+    uint32_t bits;
+    if (exponent == 0) {
+        float v = (float)mantissa * (1.0f / 16777216.0f);
+        return sign ? -v : v;
+    }
+    bits = exponent == 31 ? (sign | 0x7f800000u | (mantissa << 13)) : (sign | ((exponent + 112) << 23) | (mantissa << 13));
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+void pk_quantize_q8(const float *x, pk_block_q8 *out, int n) {
+    for (int b = 0; b < n / 32; b++) {
+        const float *v = x + 32 * b;
+        float amax = 0;
+        for (int i = 0; i < 32; i++) amax = fmaxf(amax, fabsf(v[i]));
+        float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+        out[b].d = d;
+        // Round half to even (the default rounding mode), as torch.round does in the reference.
+        for (int i = 0; i < 32; i++) out[b].q[i] = (int8_t)nearbyintf(v[i] * id);
+    }
+}
+
+static float dot_q8_portable(const uint8_t *w, const pk_block_q8 *x, int blocks) {
+    float sum = 0;
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *blk = w + 34 * b;
+        const int8_t *q = (const int8_t *)(blk + 2);
+        int32_t s = 0;
+        for (int i = 0; i < 32; i++) s += (int32_t)q[i] * x[b].q[i];
+        uint16_t h;
+        memcpy(&h, blk, 2);
+        sum += (float)s * (half_to_float(h) * x[b].d);
+    }
+    return sum;
+}
+
+static void matmul_q8_portable(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
+                               float *out, int out_stride, int r0, int r1) {
+    for (int r = r0; r < r1; r++)
+        for (int b = 0; b < batch; b++)
+            out[(size_t)b * out_stride + r] = dot_q8_portable(w + (size_t)r * row_bytes, xq + (size_t)b * blocks, blocks);
+}
+
+#ifdef PK_X86
+#define PK_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+PK_AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+// One block's 32 int8 × int8 products, summed in pairs to eight int32 lanes, as floats.
+// maddubs multiplies unsigned by signed bytes, so the weights' signs move onto x first.
+PK_AVX2 static inline __m256 block_products(const uint8_t *wq, const int8_t *xq) {
+    __m256i w = _mm256_loadu_si256((const __m256i *)wq);
+    __m256i x = _mm256_loadu_si256((const __m256i *)xq);
+    __m256i p16 = _mm256_maddubs_epi16(_mm256_sign_epi8(w, w), _mm256_sign_epi8(x, w));
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(p16, _mm256_set1_epi16(1)));
+}
+
+PK_AVX2 static void matmul_q8_avx2(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
+                                   float *out, int out_stride, int r0, int r1) {
+    int r = r0;
+    // Two rows at a time for a single vector (the decode path): two independent chains.
+    for (; batch == 1 && r + 1 < r1; r += 2) {
+        const uint8_t *w0 = w + (size_t)r * row_bytes, *w1 = w0 + row_bytes;
+        __m256 a0 = _mm256_setzero_ps(), a1 = _mm256_setzero_ps();
+        for (int b = 0; b < blocks; b++) {
+            __m256 p0 = block_products(w0 + 34 * b + 2, xq[b].q);
+            __m256 p1 = block_products(w1 + 34 * b + 2, xq[b].q);
+            a0 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)(w0 + 34 * b)) * xq[b].d), p0, a0);
+            a1 = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)(w1 + 34 * b)) * xq[b].d), p1, a1);
+        }
+        out[r] = hsum8(a0);
+        out[r + 1] = hsum8(a1);
+    }
+    for (; r < r1; r++) {
+        const uint8_t *wr = w + (size_t)r * row_bytes;
+        for (int v = 0; v < batch; v++) {
+            const pk_block_q8 *x = xq + (size_t)v * blocks;
+            __m256 acc = _mm256_setzero_ps();
+            for (int b = 0; b < blocks; b++) {
+                __m256 p = block_products(wr + 34 * b + 2, x[b].q);
+                acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)(wr + 34 * b)) * x[b].d), p, acc);
+            }
+            out[(size_t)v * out_stride + r] = hsum8(acc);
+        }
+    }
+}
+
+PK_AVX2 static float dot_f32_avx2(const float *a, const float *b, int n) {
+    __m256 acc = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    float s = hsum8(acc);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+PK_AVX2 static void axpy_f32_avx2(float alpha, const float *x, float *y, int n) {
+    __m256 a = _mm256_set1_ps(alpha);
+    int i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+
+static int has_avx2(void) {
+    static int cached = -1;  // read and written atomically: sessions on many threads ask at once
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+#endif
+
+int pk_uses_avx2(void) {
+#ifdef PK_X86
+    return has_avx2();
+#else
+    return 0;
+#endif
+}
+
+void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
+                  float *out, int out_stride, int r0, int r1) {
+#ifdef PK_X86
+    if (has_avx2()) {
+        matmul_q8_avx2(w, row_bytes, blocks, xq, batch, out, out_stride, r0, r1);
+        return;
+    }
+#endif
+    matmul_q8_portable(w, row_bytes, blocks, xq, batch, out, out_stride, r0, r1);
+}
+
+float pk_dot_f32(const float *a, const float *b, int n) {
+#ifdef PK_X86
+    if (has_avx2()) return dot_f32_avx2(a, b, n);
+#endif
+    float s = 0;
+    for (int i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+void pk_axpy_f32(float alpha, const float *x, float *y, int n) {
+#ifdef PK_X86
+    if (has_avx2()) {
+        axpy_f32_avx2(alpha, x, y, n);
+        return;
+    }
+#endif
+    for (int i = 0; i < n; i++) y[i] += alpha * x[i];
+}
