@@ -66,7 +66,7 @@ final class VQDecoder: @unchecked Sendable {
                 let bias = Matrix(rows: 1, cols: cout, type: bt.type, data: file.data(of: bt)).floats()
                 ops.append(.conv(weight: weight, bias: bias, cin: cin, cout: cout, kernel: k))
                 count += wt.elementCount + bt.elementCount
-                maxCols = max(maxCols, cin * k * k * h * w)
+                maxCols = max(maxCols, cin * k * k * w * VQDecoder.bandRows(cin: cin, k: k, h: h, w: w))
                 c = cout
             case "relu" where parts.count == 1: ops.append(.relu)
             case "silu" where parts.count == 1: ops.append(.silu)
@@ -132,11 +132,19 @@ final class VQDecoder: @unchecked Sendable {
             let n = c * h * w
             switch op {
             case let .conv(weight, bias, cin, cout, k):
-                im2col(cur, cin: cin, h: h, w: w, k: k, out: cols)
-                weight.withUnsafeBufferPointer { wt in
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                Int32(cout), Int32(h * w), Int32(cin * k * k),
-                                1, wt.baseAddress, Int32(cin * k * k), cols, Int32(h * w), 0, spare, Int32(h * w))
+                // In bands of output rows, so the im2col matrix stays a few megabytes.
+                let band = VQDecoder.bandRows(cin: cin, k: k, h: h, w: w)
+                var y0 = 0
+                while y0 < h {
+                    let rows = min(band, h - y0)
+                    im2col(cur, cin: cin, h: h, w: w, k: k, rows: y0..<(y0 + rows), out: cols)
+                    weight.withUnsafeBufferPointer { wt in
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                    Int32(cout), Int32(rows * w), Int32(cin * k * k),
+                                    1, wt.baseAddress, Int32(cin * k * k), cols, Int32(rows * w),
+                                    0, spare + y0 * w, Int32(h * w))
+                    }
+                    y0 += rows
                 }
                 for o in 0..<cout {
                     let b = bias[o]
@@ -189,18 +197,27 @@ final class VQDecoder: @unchecked Sendable {
         }
     }
 
-    private func im2col(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, k: Int, out: UnsafeMutablePointer<Float>) {
-        let pad = k / 2
+    /// Output rows per im2col band: as many as fit in about 4 MB of columns, at least one.
+    static func bandRows(cin: Int, k: Int, h: Int, w: Int) -> Int {
+        max(1, min(h, (1 << 20) / max(1, cin * k * k * w)))
+    }
+
+    /// The im2col matrix of output rows `rows`: one row per (channel, ky, kx), one column per
+    /// output pixel of the band.
+    private func im2col(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, k: Int, rows: Range<Int>,
+                        out: UnsafeMutablePointer<Float>) {
+        let pad = k / 2, n = rows.count * w
         var row = 0
         for ch in 0..<cin {
             for ky in 0..<k {
                 for kx in 0..<k {
-                    let dst = out + row * h * w
-                    for y in 0..<h {
+                    let dst = out + row * n
+                    for y in rows {
                         let sy = y + ky - pad
+                        let line = dst + (y - rows.lowerBound) * w
                         for xx in 0..<w {
                             let sx = xx + kx - pad
-                            dst[y * w + xx] = (sy >= 0 && sy < h && sx >= 0 && sx < w) ? x[(ch * h + sy) * w + sx] : 0
+                            line[xx] = (sy >= 0 && sy < h && sx >= 0 && sx < w) ? x[(ch * h + sy) * w + sx] : 0
                         }
                     }
                     row += 1
