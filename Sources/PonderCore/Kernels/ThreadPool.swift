@@ -1,3 +1,4 @@
+import CPonderKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -67,19 +68,35 @@ final class ThreadPool: @unchecked Sendable {
     }
 }
 
+/// The handoff between the caller and the workers. A token of a small model is dozens of
+/// jobs of tens of microseconds each, so waking sleeping threads through a condition variable
+/// for every job would cost more than the job: both sides first spin on atomic counters for
+/// a little (`spin` pauses, a few microseconds: longer spins cost far more than they save
+/// when the machine has fewer free cores than threads) and only then sleep on the
+/// condition variables.
+/// Lost wakeups are ruled out Dekker-style: a side that sleeps first announces it (sleepers,
+/// callerSleeping) and then re-checks the counter; the other side changes the counter first
+/// and then reads the announcement, all sequentially consistent.
 private final class PoolState: @unchecked Sendable {
+    private static let spin = 256
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private var generation = 0
-    private var unfinished = 0
-    private var stopping = false
+    /// [generation, unfinished, sleepers, callerSleeping, stopping], each accessed atomically.
+    private let counters = UnsafeMutablePointer<Int64>.allocate(capacity: 5)
+    private var generation: UnsafeMutablePointer<Int64> { counters }
+    private var unfinished: UnsafeMutablePointer<Int64> { counters + 1 }
+    private var sleepers: UnsafeMutablePointer<Int64> { counters + 2 }
+    private var callerSleeping: UnsafeMutablePointer<Int64> { counters + 3 }
+    private var stopping: UnsafeMutablePointer<Int64> { counters + 4 }
+    /// Written by the caller before it publishes a new generation, read by workers after.
     private var job: ((Int) -> Void)?
 
     init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
         pthread_cond_init(done, nil)
+        counters.initialize(repeating: 0, count: 5)
     }
 
     deinit {
@@ -89,46 +106,75 @@ private final class PoolState: @unchecked Sendable {
         mutex.deallocate()
         wake.deallocate()
         done.deallocate()
+        counters.deallocate()
     }
 
     func start(_ body: @escaping (Int) -> Void, workers: Int) {
-        pthread_mutex_lock(mutex)
         job = body
-        unfinished = workers
-        generation &+= 1
-        pthread_cond_broadcast(wake)
-        pthread_mutex_unlock(mutex)
+        pk_atomic_store(unfinished, Int64(workers))
+        _ = pk_atomic_add(generation, 1)
+        if pk_atomic_load(sleepers) > 0 {
+            pthread_mutex_lock(mutex)
+            pthread_cond_broadcast(wake)
+            pthread_mutex_unlock(mutex)
+        }
     }
 
     func wait() {
-        pthread_mutex_lock(mutex)
-        while unfinished > 0 { pthread_cond_wait(done, mutex) }
+        var spins = 0
+        while pk_atomic_load(unfinished) > 0 && spins < PoolState.spin {
+            pk_spin_pause()
+            spins += 1
+        }
+        if pk_atomic_load(unfinished) > 0 {
+            pthread_mutex_lock(mutex)
+            pk_atomic_store(callerSleeping, 1)
+            while pk_atomic_load(unfinished) > 0 { pthread_cond_wait(done, mutex) }
+            pk_atomic_store(callerSleeping, 0)
+            pthread_mutex_unlock(mutex)
+        }
         job = nil
-        pthread_mutex_unlock(mutex)
     }
 
     func stop() {
         pthread_mutex_lock(mutex)
-        stopping = true
+        pk_atomic_store(stopping, 1)
         pthread_cond_broadcast(wake)
         pthread_mutex_unlock(mutex)
     }
 
+    /// Runs the current job. A function of its own so that the worker's reference to the
+    /// closure is gone when it returns, before `unfinished` tells the caller it may end the
+    /// closure's borrowed life (withoutActuallyEscaping checks that nothing kept it).
+    @inline(never)
+    private func runJob(_ part: Int) {
+        job?(part)
+    }
+
     func workerLoop(part: Int) {
-        var seen = 0
-        pthread_mutex_lock(mutex)
+        var seen: Int64 = 0
         while true {
-            while generation == seen && !stopping { pthread_cond_wait(wake, mutex) }
-            if stopping { break }
-            seen = generation
-            let body = job
-            pthread_mutex_unlock(mutex)
-            body?(part)
-            pthread_mutex_lock(mutex)
-            unfinished -= 1
-            if unfinished == 0 { pthread_cond_signal(done) }
+            var spins = 0
+            while pk_atomic_load(generation) == seen && pk_atomic_load(stopping) == 0 && spins < PoolState.spin {
+                pk_spin_pause()
+                spins += 1
+            }
+            if pk_atomic_load(generation) == seen && pk_atomic_load(stopping) == 0 {
+                pthread_mutex_lock(mutex)
+                _ = pk_atomic_add(sleepers, 1)
+                while pk_atomic_load(generation) == seen && pk_atomic_load(stopping) == 0 { pthread_cond_wait(wake, mutex) }
+                _ = pk_atomic_add(sleepers, -1)
+                pthread_mutex_unlock(mutex)
+            }
+            if pk_atomic_load(stopping) != 0 { break }
+            seen = pk_atomic_load(generation)
+            runJob(part)
+            if pk_atomic_add(unfinished, -1) == 0 && pk_atomic_load(callerSleeping) != 0 {
+                pthread_mutex_lock(mutex)
+                pthread_cond_signal(done)
+                pthread_mutex_unlock(mutex)
+            }
         }
-        pthread_mutex_unlock(mutex)
     }
 }
 
