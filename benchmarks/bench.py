@@ -77,7 +77,8 @@ def llama_gguf(ponder_path):
     CACHE.mkdir(parents=True, exist_ok=True)
     r = gguf.GGUFReader(str(ponder_path))
     v = lambda key: r.fields[f"ponder.{key}"].contents()
-    words = v("vocab.tokens")
+    # The file lists the words; the image codes take the ids after them.
+    words = v("vocab.tokens") + [f"<code{i}>" for i in range(v("image.codebook_size"))]
     w = gguf.GGUFWriter(str(out) + ".tmp", "llama")
     w.add_name("ponder-as-llama")
     w.add_context_length(v("context_length"))
@@ -99,8 +100,8 @@ def llama_gguf(ponder_path):
     names = {"token_embd.weight", "output_norm.weight", "output.weight"}
     for x in r.tensors:
         if x.name in names or x.name.startswith("blk."):
-            w.add_tensor(x.name, np.asarray(x.data), raw_shape=list(reversed([int(d) for d in x.shape])),
-                         raw_dtype=x.tensor_type)
+            quantized = x.tensor_type == gguf.GGMLQuantizationType.Q8_0
+            w.add_tensor(x.name, np.array(x.data), raw_dtype=x.tensor_type if quantized else None)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()

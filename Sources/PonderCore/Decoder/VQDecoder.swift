@@ -212,13 +212,20 @@ final class VQDecoder: @unchecked Sendable {
             for ky in 0..<k {
                 for kx in 0..<k {
                     let dst = out + row * n
+                    // Output pixel (y, xx) reads input (y + ky - pad, xx + kx - pad): per row a
+                    // shifted copy of one input row, zero where the shift leaves the image.
+                    let shift = kx - pad
+                    let lo = max(0, -shift), hi = min(w, w - shift)
                     for y in rows {
                         let sy = y + ky - pad
                         let line = dst + (y - rows.lowerBound) * w
-                        for xx in 0..<w {
-                            let sx = xx + kx - pad
-                            line[xx] = (sy >= 0 && sy < h && sx >= 0 && sx < w) ? x[(ch * h + sy) * w + sx] : 0
+                        guard sy >= 0, sy < h, lo < hi else {
+                            line.update(repeating: 0, count: w)
+                            continue
                         }
+                        if lo > 0 { line.update(repeating: 0, count: lo) }
+                        (line + lo).update(from: x + (ch * h + sy) * w + lo + shift, count: hi - lo)
+                        if hi < w { (line + hi).update(repeating: 0, count: w - hi) }
                     }
                     row += 1
                 }
