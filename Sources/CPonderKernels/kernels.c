@@ -1,8 +1,11 @@
-// See ponder_kernels.h. Each kernel has a portable version and, on x86-64, an AVX2 + FMA +
-// F16C version chosen once at run time, so one build runs on any x86-64 processor.
+// See ponder_kernels.h. Each kernel has a portable version and, on x86-64, AVX2 + FMA + F16C
+// and AVX-512 VNNI versions chosen once at run time, so one build runs on any x86-64
+// processor. PONDER_NO_AVX512=1 in the environment keeps the matrix kernel on AVX2 (for
+// comparisons). Results are deterministic on a machine, not across instruction sets.
 #include "ponder_kernels.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__)
@@ -121,6 +124,57 @@ PK_AVX2 static void axpy_f32_avx2(float alpha, const float *x, float *y, int n) 
     for (; i < n; i++) y[i] += alpha * x[i];
 }
 
+// AVX-512 with VNNI: two blocks per 512-bit register, one vpdpbusd for their products.
+#define PK_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c")))
+
+PK_AVX512 static inline __m512i two_blocks(const uint8_t *a, const uint8_t *b) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)a)),
+                              _mm256_loadu_si256((const __m256i *)b), 1);
+}
+
+PK_AVX512 static float dot_q8_avx512(const uint8_t *w, const pk_block_q8 *x, int blocks) {
+    __m512 acc = _mm512_setzero_ps();
+    int b = 0;
+    for (; b + 1 < blocks; b += 2) {
+        const uint8_t *w0 = w + 34 * b, *w1 = w0 + 34;
+        __m512i wq = two_blocks(w0 + 2, w1 + 2);
+        __m512i xq = two_blocks((const uint8_t *)x[b].q, (const uint8_t *)x[b + 1].q);
+        // vpdpbusd multiplies unsigned by signed bytes: |w| times x with w's sign.
+        __m512i xs = _mm512_mask_sub_epi8(xq, _mm512_movepi8_mask(wq), _mm512_setzero_si512(), xq);
+        __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wq), xs);
+        __m512 scale = _mm512_insertf32x8(
+            _mm512_castps256_ps512(_mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)w0) * x[b].d)),
+            _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)w1) * x[b + 1].d), 1);
+        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    if (b < blocks) {
+        __m256 p = block_products(w + 34 * b + 2, x[b].q);
+        sum += hsum8(_mm256_mul_ps(p, _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)(w + 34 * b)) * x[b].d)));
+    }
+    return sum;
+}
+
+PK_AVX512 static void matmul_q8_avx512(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq,
+                                       int batch, float *out, int out_stride, int r0, int r1) {
+    for (int r = r0; r < r1; r++)
+        for (int v = 0; v < batch; v++)
+            out[(size_t)v * out_stride + r] = dot_q8_avx512(w + (size_t)r * row_bytes, xq + (size_t)v * blocks, blocks);
+}
+
+static int has_avx512_vnni(void) {
+    static int cached = -1;
+    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (v < 0) {
+        __builtin_cpu_init();
+        v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+            __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") && getenv("PONDER_NO_AVX512") == NULL;
+        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
+    }
+    return v;
+}
+
 static int has_avx2(void) {
     static int cached = -1;  // read and written atomically: sessions on many threads ask at once
     int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
@@ -133,9 +187,9 @@ static int has_avx2(void) {
 }
 #endif
 
-int pk_uses_avx2(void) {
+int pk_simd_level(void) {
 #ifdef PK_X86
-    return has_avx2();
+    return has_avx512_vnni() ? 2 : has_avx2() ? 1 : 0;
 #else
     return 0;
 #endif
@@ -144,6 +198,10 @@ int pk_uses_avx2(void) {
 void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
                   float *out, int out_stride, int r0, int r1) {
 #ifdef PK_X86
+    if (has_avx512_vnni()) {
+        matmul_q8_avx512(w, row_bytes, blocks, xq, batch, out, out_stride, r0, r1);
+        return;
+    }
     if (has_avx2()) {
         matmul_q8_avx2(w, row_bytes, blocks, xq, batch, out, out_stride, r0, r1);
         return;

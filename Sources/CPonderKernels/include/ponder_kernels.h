@@ -1,5 +1,5 @@
 // Ponder's matrix kernels in C: the parts of the transformer's inner loop that need the
-// processor's integer SIMD (AVX2's byte multiply-add), which Swift cannot name.
+// processor's integer SIMD (AVX2's byte multiply-add, AVX-512's VNNI), which Swift cannot name.
 // Every function computes each output the same way whatever rows a caller hands it, so
 // results do not depend on how work is split across threads.
 #ifndef PONDER_KERNELS_H
@@ -33,8 +33,8 @@ void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block
 float pk_dot_f32(const float *a, const float *b, int n);
 void pk_axpy_f32(float alpha, const float *x, float *y, int n);
 
-// 1 when the AVX2 paths run on this processor (for benchmarks and docs).
-int pk_uses_avx2(void);
+// Which matrix kernel runs here: 2 AVX-512 VNNI, 1 AVX2, 0 portable C (for benchmarks).
+int pk_simd_level(void);
 
 #ifdef __cplusplus
 }
