@@ -210,7 +210,7 @@ void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block
     matmul_q8_portable(w, row_bytes, blocks, xq, batch, out, out_stride, r0, r1);
 }
 
-float pk_dot_f32(const float *a, const float *b, int n) {
+static float dot_f32(const float *a, const float *b, int n) {
 #ifdef PK_X86
     if (has_avx2()) return dot_f32_avx2(a, b, n);
 #endif
@@ -219,7 +219,7 @@ float pk_dot_f32(const float *a, const float *b, int n) {
     return s;
 }
 
-void pk_axpy_f32(float alpha, const float *x, float *y, int n) {
+static void axpy_f32(float alpha, const float *x, float *y, int n) {
 #ifdef PK_X86
     if (has_avx2()) {
         axpy_f32_avx2(alpha, x, y, n);
@@ -227,4 +227,21 @@ void pk_axpy_f32(float alpha, const float *x, float *y, int n) {
     }
 #endif
     for (int i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+void pk_attend(const float *q, const float *keys, const float *values, size_t stride, int n, int hd,
+               float scale, float *scores, float *out) {
+    float m = -INFINITY;
+    for (int t = 0; t < n; t++) {
+        scores[t] = dot_f32(q, keys + (size_t)t * stride, hd) * scale;
+        m = fmaxf(m, scores[t]);
+    }
+    float sum = 0;
+    for (int t = 0; t < n; t++) {
+        scores[t] = expf(scores[t] - m);
+        sum += scores[t];
+    }
+    float inv = 1.0f / sum;
+    memset(out, 0, (size_t)hd * sizeof(float));
+    for (int t = 0; t < n; t++) axpy_f32(scores[t] * inv, values + (size_t)t * stride, out, hd);
 }

@@ -29,9 +29,11 @@ void pk_quantize_q8(const float *x, pk_block_q8 *out, int n);
 void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
                   float *out, int out_stride, int r0, int r1);
 
-// Σ a[i] · b[i] and y[i] += alpha · x[i], for attention.
-float pk_dot_f32(const float *a, const float *b, int n);
-void pk_axpy_f32(float alpha, const float *x, float *y, int n);
+// One attention head for one query: scores[t] = scale · q · k_t for the n positions t
+// (k_t at keys + t * stride, v_t at values + t * stride, hd values each), softmax over them,
+// out = Σ scores[t] · v_t. `scores` holds n floats of scratch.
+void pk_attend(const float *q, const float *keys, const float *values, size_t stride, int n, int hd,
+               float scale, float *scores, float *out);
 
 // Which matrix kernel runs here: 2 AVX-512 VNNI, 1 AVX2, 0 portable C (for benchmarks).
 int pk_simd_level(void);

@@ -259,19 +259,9 @@ final class TransformerState {
                     let b = job / hp.heads, h = job % hp.heads
                     let item = pending[b]
                     let cache = caches[item.seq]
-                    let qh = q + b * d + h * hd
-                    let scores = att + job * ctx
-                    let kvOff = (h / group) * hd
-                    let base = l * ctx * kvDim
-                    for t in 0...item.pos {
-                        scores[t] = pk_dot_f32(qh, cache.keys + base + t * kvDim + kvOff, Int32(hd)) * scale
-                    }
-                    Kernels.softmax(scores, n: item.pos + 1)
-                    let out = xb + b * d + h * hd
-                    out.update(repeating: 0, count: hd)
-                    for t in 0...item.pos {
-                        pk_axpy_f32(scores[t], cache.values + base + t * kvDim + kvOff, out, Int32(hd))
-                    }
+                    let base = l * ctx * kvDim + (h / group) * hd
+                    pk_attend(q + b * d + h * hd, cache.keys + base, cache.values + base, kvDim, Int32(item.pos + 1),
+                              Int32(hd), scale, att + job * ctx, xb + b * d + h * hd)
                 }
             }
             matmul(layer.wo, xb, n, q)
