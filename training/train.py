@@ -14,7 +14,6 @@ and cached in --data-dir; checkpoints go to --out every --save-every steps and a
 resumes from there.
 """
 import argparse
-import math
 import os
 import sys
 import time
@@ -28,6 +27,7 @@ from ponder_train import checkpoint  # noqa: E402
 from ponder_train.data import example_chunks, folder_chunks  # noqa: E402
 from ponder_train.export import export  # noqa: E402
 from ponder_train.model import Config, Transformer  # noqa: E402
+from ponder_train.schedule import RunLength, warmup_cosine  # noqa: E402
 from ponder_train.tokenizer import VQAutoencoder  # noqa: E402
 from ponder_train.vocab import Vocabulary  # noqa: E402
 from ponder_train.world import normalise  # noqa: E402
@@ -184,16 +184,9 @@ def main():
     mode_p = torch.tensor(MODE_WEIGHTS)
     amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=bool(args.bf16 if args.bf16 >= 0 else dev.type == "cuda"))
     t0, tokens = time.time(), 0
-    train_start = time.time()
-    while step < args.steps:
-        if args.max_minutes and time.time() - train_start > args.max_minutes * 60:
-            print(f"time limit reached at step {step}", flush=True)
-            break
-        # Cosine decay over the run, whichever ends it first: the step count or the time limit.
-        progress = step / args.steps
-        if args.max_minutes:
-            progress = max(progress, (time.time() - train_start) / (args.max_minutes * 60))
-        lr = args.lr * min(1, (step + 1) / 300) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1, progress))))
+    run = RunLength(args.steps, args.max_minutes)  # the time limit counts from here, data made
+    while not run.over(step):
+        lr = args.lr * warmup_cosine(step, run.progress(step), warmup=300, floor=0.05)
         for g in opt.param_groups:
             g["lr"] = lr
         idx = torch.randint(0, len(C), (args.batch,), generator=gen).to(dev)

@@ -11,7 +11,6 @@ checkpoint (tokenizer-w<widths>.pt) whenever its validation PSNR improves, and i
 a model file with `python -m ponder_train.export --relink MODEL --tokenizer CHECKPOINT`.
 """
 import argparse
-import math
 import os
 import sys
 import time
@@ -21,6 +20,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ponder_train.data import example_chunks, make_examples  # noqa: E402
 from ponder_train.model import Config  # noqa: E402
+from ponder_train.schedule import RunLength, warmup_cosine  # noqa: E402
 from ponder_train.tokenizer import VQAutoencoder, reconstruction_loss  # noqa: E402
 from train_tokenizer import psnr  # noqa: E402
 
@@ -100,21 +100,16 @@ def main():
 
     validate(0)
     gen = torch.Generator().manual_seed(args.seed)
-    start = t0 = time.time()
+    t0 = time.time()
     step = 0
-    while step < args.steps:
-        if args.max_minutes and time.time() - start > args.max_minutes * 60:
-            print(f"time limit reached at step {step}", flush=True)
-            break
-        progress = step / args.steps
-        if args.max_minutes:
-            progress = max(progress, (time.time() - start) / (args.max_minutes * 60))
+    run = RunLength(args.steps, args.max_minutes)
+    while not run.over(step):
+        progress = run.progress(step)
         idx = torch.randint(0, len(images), (args.batch,), generator=gen).to(dev)
         x = images[idx].permute(0, 3, 1, 2).float() / 127.5 - 1
         z = codes[idx]
         for r in runs:
-            warm = min(1, (step + 1) / 200) if r["fresh"] else 1
-            lr = r["lr"] * warm * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1, progress))))
+            lr = r["lr"] * warmup_cosine(step, progress, warmup=200 if r["fresh"] else 1, floor=0.1)
             for g in r["opt"].param_groups:
                 g["lr"] = lr
             d = r["model"].train().decoder

@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ponder_train import checkpoint  # noqa: E402
 from ponder_train.data import make_examples  # noqa: E402
 from ponder_train.model import Config  # noqa: E402
+from ponder_train.schedule import RunLength, warmup_cosine  # noqa: E402
 from ponder_train.tokenizer import LEVELS, VQAutoencoder, reconstruction_loss  # noqa: E402
 
 
@@ -45,7 +46,7 @@ def main():
     torch.set_flush_denormal(True)  # denormals (from softmax tails) slow CPUs many times over
     dev = torch.device(args.device)
     amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=bool(args.bf16 if args.bf16 >= 0 else dev.type == "cuda"))
-    start = t0 = time.time()
+    t0 = time.time()
     images, _, _ = make_examples(args.data, seed=args.seed)
     val, _, _ = make_examples(256, seed=10_000 + args.seed, workers=1)
     print(f"data: {len(images)} train + {len(val)} validation images in {time.time() - t0:.0f} s", flush=True)
@@ -68,15 +69,9 @@ def main():
 
     gen = torch.Generator().manual_seed(args.seed * 7919 + step)
     t0 = time.time()
-    while step < args.steps:
-        if args.max_minutes and time.time() - start > args.max_minutes * 60:
-            print(f"time limit reached at step {step}", flush=True)
-            break
-        # Cosine decay over the run, whichever ends it first: the step count or the time limit.
-        progress = step / args.steps
-        if args.max_minutes:
-            progress = max(progress, (time.time() - start) / (args.max_minutes * 60))
-        lr = args.lr * min(1, (step + 1) / 200) * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1, progress))))
+    run = RunLength(args.steps, args.max_minutes)
+    while not run.over(step):
+        lr = args.lr * warmup_cosine(step, run.progress(step), warmup=200, floor=0.1)
         for g in opt.param_groups:
             g["lr"] = lr
         idx = torch.randint(0, len(images), (args.batch,), generator=gen).to(dev)
