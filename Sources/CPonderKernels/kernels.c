@@ -132,34 +132,59 @@ PK_AVX512 static inline __m512i two_blocks(const uint8_t *a, const uint8_t *b) {
                               _mm256_loadu_si256((const __m256i *)b), 1);
 }
 
-PK_AVX512 static float dot_q8_avx512(const uint8_t *w, const pk_block_q8 *x, int blocks) {
-    __m512 acc = _mm512_setzero_ps();
+// One weight row against NV vectors at once: the row's bytes are loaded and split into
+// magnitude and sign once per pair of blocks and used NV times (NV up to 4). Per vector the
+// products are summed in the same order whatever NV, so a result does not depend on it.
+__attribute__((always_inline)) PK_AVX512 static inline void row_dots_avx512(
+    const uint8_t *w, const pk_block_q8 *x, int blocks, int nv, float *res) {
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     int b = 0;
     for (; b + 1 < blocks; b += 2) {
         const uint8_t *w0 = w + 34 * b, *w1 = w0 + 34;
         __m512i wq = two_blocks(w0 + 2, w1 + 2);
-        __m512i xq = two_blocks((const uint8_t *)x[b].q, (const uint8_t *)x[b + 1].q);
-        // vpdpbusd multiplies unsigned by signed bytes: |w| times x with w's sign.
-        __m512i xs = _mm512_mask_sub_epi8(xq, _mm512_movepi8_mask(wq), _mm512_setzero_si512(), xq);
-        __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wq), xs);
-        __m512 scale = _mm512_insertf32x8(
-            _mm512_castps256_ps512(_mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)w0) * x[b].d)),
-            _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)w1) * x[b + 1].d), 1);
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, acc);
+        __m512i aw = _mm512_abs_epi8(wq);
+        __mmask64 neg = _mm512_movepi8_mask(wq);
+        float d0 = _cvtsh_ss(*(const uint16_t *)w0), d1 = _cvtsh_ss(*(const uint16_t *)w1);
+        for (int v = 0; v < nv; v++) {
+            const pk_block_q8 *xv = x + (size_t)v * blocks;
+            __m512i xq = two_blocks((const uint8_t *)xv[b].q, (const uint8_t *)xv[b + 1].q);
+            __m512i xs = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
+            __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), aw, xs);
+            __m512 scale = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(d0 * xv[b].d)),
+                                              _mm256_set1_ps(d1 * xv[b + 1].d), 1);
+            acc[v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, acc[v]);
+        }
     }
-    float sum = _mm512_reduce_add_ps(acc);
-    if (b < blocks) {
-        __m256 p = block_products(w + 34 * b + 2, x[b].q);
-        sum += hsum8(_mm256_mul_ps(p, _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)(w + 34 * b)) * x[b].d)));
+    for (int v = 0; v < nv; v++) {
+        const pk_block_q8 *xv = x + (size_t)v * blocks;
+        float sum = _mm512_reduce_add_ps(acc[v]);
+        if (b < blocks) {
+            __m256 p = block_products(w + 34 * b + 2, xv[b].q);
+            sum += hsum8(_mm256_mul_ps(p, _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)(w + 34 * b)) * xv[b].d)));
+        }
+        res[v] = sum;
     }
-    return sum;
 }
 
 PK_AVX512 static void matmul_q8_avx512(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq,
                                        int batch, float *out, int out_stride, int r0, int r1) {
-    for (int r = r0; r < r1; r++)
-        for (int v = 0; v < batch; v++)
-            out[(size_t)v * out_stride + r] = dot_q8_avx512(w + (size_t)r * row_bytes, xq + (size_t)v * blocks, blocks);
+    float res[4];
+    for (int r = r0; r < r1; r++) {
+        const uint8_t *wr = w + (size_t)r * row_bytes;
+        int v = 0;
+        for (; v + 4 <= batch; v += 4) {
+            row_dots_avx512(wr, xq + (size_t)v * blocks, blocks, 4, res);
+            for (int k = 0; k < 4; k++) out[(size_t)(v + k) * out_stride + r] = res[k];
+        }
+        for (; v + 2 <= batch; v += 2) {
+            row_dots_avx512(wr, xq + (size_t)v * blocks, blocks, 2, res);
+            for (int k = 0; k < 2; k++) out[(size_t)(v + k) * out_stride + r] = res[k];
+        }
+        for (; v < batch; v++) {
+            row_dots_avx512(wr, xq + (size_t)v * blocks, blocks, 1, res);
+            out[(size_t)v * out_stride + r] = res[0];
+        }
+    }
 }
 
 static int has_avx512_vnni(void) {
