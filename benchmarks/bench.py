@@ -42,9 +42,12 @@ SHAPES = {"LlamaGen-B": dict(dim=768, layers=12, heads=12, ffn_dim=2048),
           "LlamaGen-L": dict(dim=1024, layers=24, heads=16, ffn_dim=2816)}
 
 
-def median_time(fn, runs):
+def median_time(fn, runs, setup=None):
+    """Median seconds of fn() over `runs` runs; setup() runs untimed before each."""
     times = []
     for _ in range(runs):
+        if setup:
+            setup()
         t0 = time.perf_counter()
         fn()
         times.append(time.perf_counter() - t0)
@@ -138,10 +141,9 @@ class PonderRunner:
     def decode(self, prefix, n, runs):
         with self.model.session(threads=self.threads) as s:
             def go():
-                self._eval(s, prefix, 0)
                 for i in range(n):
                     self._eval(s, [prefix[-1]], len(prefix) + i)
-            return n / median_time(go, runs)
+            return n / median_time(go, runs, setup=lambda: self._eval(s, prefix, 0))
 
     def decode_pair(self, prompt, n, runs):
         """Guided steps per second: each step one token for each of the two sequences."""
@@ -212,13 +214,15 @@ class LlamaRunner:
     def decode(self, prefix, n, runs, pair=False):
         seqs = (0, 1) if pair else (0,)
 
-        def go():
+        def setup():
             self._clear()
             for s in seqs:
                 self._decode([(t, i, s) for i, t in enumerate(prefix)])
+
+        def go():
             for i in range(n):
                 self._decode([(prefix[-1], len(prefix) + i, s) for s in seqs])
-        return n / median_time(go, runs)
+        return n / median_time(go, runs, setup)
 
 
 # ---------------------------------------------------------------------------------------
@@ -259,12 +263,16 @@ class TorchRunner:
         return len(tokens) / median_time(lambda: self._forward(tokens, [None] * len(self.t.blocks), 0), runs)
 
     def decode(self, prefix, n, runs):
-        def go():
-            cache = [None] * len(self.t.blocks)
+        cache = []
+
+        def setup():
+            cache[:] = [None] * len(self.t.blocks)
             self._forward(prefix, cache, 0)
+
+        def go():
             for i in range(n):
                 self._forward([prefix[-1]], cache, len(prefix) + i)
-        return n / median_time(go, runs)
+        return n / median_time(go, runs, setup)
 
 
 # ---------------------------------------------------------------------------------------
@@ -434,8 +442,8 @@ def main():
             "Ponder's engine, llama.cpp (llama-cpp-python, built from source on this machine) and the "
             "PyTorch fp32 reference run the same weights: the default model and two random-weight "
             "models of LlamaGen's B and L shapes (with Ponder's 1,211-word vocabulary, hence fewer "
-            "parameters than LlamaGen's own). Decode: tokens/s after a 64-token prefix; guided pair: "
-            "steps/s with two sequences per step (Ponder's includes sampling each step's token); "
+            "parameters than LlamaGen's own). Decode: tokens/s after a 64-token prefix (the prefix "
+            "untimed); guided pair: steps/s with two sequences per step (Ponder's includes sampling each step's token); "
             "prefill: a 64-token prompt and plan in one batch.", "",
             f"llama.cpp's logits after 16 tokens differ from Ponder's by (max relative): {', '.join(checks)}." if checks else "",
             "", table, "", "Ratios (Ponder ÷ peer; memory: peak resident minus Python's own minus the model file):", "",
