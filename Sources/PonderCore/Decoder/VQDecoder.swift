@@ -100,8 +100,10 @@ final class VQDecoder: @unchecked Sendable {
         maxColumns = maxCols
     }
 
-    /// Decodes a full grid of codes (gridHeight × gridWidth, raster order) into RGB8.
-    func decode(codes: [Int32], into rgb: UnsafeMutablePointer<UInt8>) throws {
+    /// Decodes a full grid of codes (gridHeight × gridWidth, raster order) into RGB8. The
+    /// convolutions' output channels are split across `pool`'s threads, each running a
+    /// single-threaded sgemm on its share (OpenBLAS's own threads stay off: see Model).
+    func decode(codes: [Int32], into rgb: UnsafeMutablePointer<UInt8>, pool: ThreadPool? = nil) throws {
         guard codes.count == gridWidth * gridHeight else { throw PonderError(.internal, "decoder got \(codes.count) codes") }
         let codebookSize = codebook.count / embedDim
         for code in codes where code < 0 || Int(code) >= codebookSize {
@@ -138,11 +140,16 @@ final class VQDecoder: @unchecked Sendable {
                 while y0 < h {
                     let rows = min(band, h - y0)
                     im2col(cur, cin: cin, h: h, w: w, k: k, rows: y0..<(y0 + rows), out: cols)
+                    let kk = cin * k * k, out = spare + y0 * w
                     weight.withUnsafeBufferPointer { wt in
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                    Int32(cout), Int32(rows * w), Int32(cin * k * k),
-                                    1, wt.baseAddress, Int32(cin * k * k), cols, Int32(rows * w),
-                                    0, spare + y0 * w, Int32(h * w))
+                        let wp = wt.baseAddress!
+                        func channels(_ r: Range<Int>) {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                        Int32(r.count), Int32(rows * w), Int32(kk),
+                                        1, wp + r.lowerBound * kk, Int32(kk), cols, Int32(rows * w),
+                                        0, out + r.lowerBound * h * w, Int32(h * w))
+                        }
+                        if let pool, pool.count > 1, cout >= 8 { pool.parallelFor(cout, channels) } else { channels(0..<cout) }
                     }
                     y0 += rows
                 }

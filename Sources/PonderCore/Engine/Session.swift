@@ -227,7 +227,7 @@ public final class Session {
         var grid = codes
         grid.append(contentsOf: repeatElement(0, count: hp.imageTokens - codes.count))
         let out = base.assumingMemoryBound(to: UInt8.self)
-        try model.decoder.decode(codes: grid, into: out)
+        try model.decoder.decode(codes: grid, into: out, pool: pool)
         let cellW = hp.imageWidth / hp.gridWidth, cellH = hp.imageHeight / hp.gridHeight
         for cell in codes.count..<hp.imageTokens {
             let gx = cell % hp.gridWidth, gy = cell / hp.gridWidth
