@@ -223,7 +223,11 @@ int pk_simd_level(void) {
 void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
                   float *out, int out_stride, int r0, int r1) {
 #ifdef PK_X86
-    if (has_avx512_vnni()) {
+    // AVX-512 for batches of 4 or more (prefill): measured faster there, and slower than
+    // AVX2's two-rows-at-a-time loop for one or two vectors (decode, guided pairs); see
+    // docs/performance.md. A batch size always takes the same path, so results stay
+    // independent of the thread count.
+    if (batch >= 4 && has_avx512_vnni()) {
         matmul_q8_avx512(w, row_bytes, blocks, xq, batch, out, out_stride, r0, r1);
         return;
     }
