@@ -237,9 +237,7 @@ final class TransformerState {
             layer.attnNorm.withUnsafeBufferPointer { nw in
                 for b in 0..<n { Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
-            matmul(layer.wq, xb, n, q)
-            matmul(layer.wk, xb, n, k)
-            matmul(layer.wv, xb, n, v)
+            matmul((layer.wq, q), (layer.wk, k), (layer.wv, v), xb, n)
 
             // Rotary embedding on interleaved pairs, then store keys and values in the cache.
             for (b, item) in pending.enumerated() {
@@ -270,8 +268,7 @@ final class TransformerState {
             layer.ffnNorm.withUnsafeBufferPointer { nw in
                 for b in 0..<n { Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
-            matmul(layer.gate, xb, n, hb)
-            matmul(layer.up, xb, n, hb2)
+            matmul((layer.gate, hb), (layer.up, hb2), nil, xb, n)
             for i in 0..<(n * ffn) { hb[i] = Kernels.silu(hb[i]) * hb2[i] }
             matmul(layer.down, hb, n, q)
             for i in 0..<(n * d) { x[i] += q[i] }
@@ -298,6 +295,32 @@ final class TransformerState {
         let xq = UnsafePointer(self.xq)
         pool.parallelFor(m.rows) { range in
             m.multiply(input, xq, batch: batch, into: out, rows: range)
+        }
+    }
+
+    /// Two or three matrices of the same input (q, k and v; gate and up) as one job over all
+    /// their rows: one quantization of the input and one handoff to the workers instead of
+    /// one per matrix. Each output is computed exactly as the single matmul computes it.
+    private func matmul(_ a: (Matrix, UnsafeMutablePointer<Float>), _ b: (Matrix, UnsafeMutablePointer<Float>),
+                        _ c: (Matrix, UnsafeMutablePointer<Float>)?, _ input: UnsafePointer<Float>, _ batch: Int) {
+        let same = a.0.type == b.0.type && a.0.cols == b.0.cols && (c.map { $0.0.type == a.0.type && $0.0.cols == a.0.cols } ?? true)
+        guard same else {
+            matmul(a.0, input, batch, a.1)
+            matmul(b.0, input, batch, b.1)
+            if let c { matmul(c.0, input, batch, c.1) }
+            return
+        }
+        a.0.quantize(input, batch: batch, into: xq)
+        let xq = UnsafePointer(self.xq)
+        let na = a.0.rows, nb = b.0.rows
+        pool.parallelFor(na + nb + (c?.0.rows ?? 0)) { range in
+            func part(_ m: Matrix, _ out: UnsafeMutablePointer<Float>, from start: Int) {
+                let lo = max(range.lowerBound, start) - start, hi = min(range.upperBound, start + m.rows) - start
+                if lo < hi { m.multiply(input, xq, batch: batch, into: out, rows: lo..<hi) }
+            }
+            part(a.0, a.1, from: 0)
+            part(b.0, b.1, from: na)
+            if let c { part(c.0, c.1, from: na + nb) }
         }
     }
 
