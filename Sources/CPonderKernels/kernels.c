@@ -212,14 +212,6 @@ static int has_avx2(void) {
 }
 #endif
 
-int pk_simd_level(void) {
-#ifdef PK_X86
-    return has_avx512_vnni() ? 2 : has_avx2() ? 1 : 0;
-#else
-    return 0;
-#endif
-}
-
 void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
                   float *out, int out_stride, int r0, int r1) {
 #ifdef PK_X86

@@ -35,9 +35,6 @@ void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block
 void pk_attend(const float *q, const float *keys, const float *values, size_t stride, int n, int hd,
                float scale, float *scores, float *out);
 
-// Which matrix kernel runs here: 2 AVX-512 VNNI, 1 AVX2, 0 portable C (for benchmarks).
-int pk_simd_level(void);
-
 #ifdef __cplusplus
 }
 #endif

@@ -97,20 +97,6 @@ enum Kernels {
         for i in 0..<n { out[i] = x[i] * scale * weight[i] }
     }
 
-    /// In-place softmax over `n` values.
-    static func softmax(_ x: UnsafeMutablePointer<Float>, n: Int) {
-        var m = -Float.infinity
-        for i in 0..<n where x[i] > m { m = x[i] }
-        var sum: Float = 0
-        for i in 0..<n {
-            let e = expf(x[i] - m)
-            x[i] = e
-            sum += e
-        }
-        let inv = 1 / sum
-        for i in 0..<n { x[i] *= inv }
-    }
-
     static func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
 }
 
