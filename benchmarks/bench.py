@@ -415,8 +415,8 @@ def main():
               f"| the same, 2 threads | {e2e[2]:.0f} ms |",
               f"| images/s, 2 sessions in parallel (1 thread each) | {ips:.2f} |",
               f"| model load | {load_ms:.1f} ms |",
-              f"| peak resident memory (load + one image) | {rss:.0f} MB (Python itself: {python_rss:.0f} MB) |",
-              f"| model file | {model_mb:.1f} MB |"]
+              f"| peak resident memory (load + one image) | {rss:.0f} MiB (Python itself: {python_rss:.0f} MiB) |",
+              f"| model file | {model_mb:.1f} MiB |"]
     checks = [f"{r['name']} {r['llama_check']:.1e}" for r in rows if "llama_check" in r]
     table = "\n".join(lines)
     print(table)
