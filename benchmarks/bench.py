@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT / "training"))
 sys.path.insert(0, str(ROOT / "bindings" / "python"))
 import gguf  # noqa: E402
 import ponder  # noqa: E402
-from ponder_train.export import export, load_model, random_model, transformer_matrices  # noqa: E402
+from ponder_train.export import export, load_model, random_model  # noqa: E402
+from ponder_train.model import apply_rope  # noqa: E402
 
 CACHE = ROOT / "benchmarks" / ".cache"
 DEFAULT = ROOT / "models" / "ponder-shapes-q8_0.gguf"
@@ -242,7 +243,6 @@ class TorchRunner:
         x = t.embed(torch.tensor([tokens]))
         T = len(tokens)
         cos, sin = t.cos[pos:pos + T], t.sin[pos:pos + T]
-        from ponder_train.model import apply_rope
         for i, b in enumerate(t.blocks):
             c, hd = b.c, b.hd
             h = b.attn_norm(x)

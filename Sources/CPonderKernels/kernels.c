@@ -187,29 +187,25 @@ PK_AVX512 static void matmul_q8_avx512(const uint8_t *w, size_t row_bytes, int b
     }
 }
 
-static int has_avx512_vnni(void) {
+// What this processor runs, found once: 2 AVX-512 VNNI (unless PONDER_NO_AVX512 is set),
+// 1 AVX2 + FMA + F16C, 0 neither. Read and written atomically: many sessions ask at once.
+static int simd_level(void) {
     static int cached = -1;
     int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
     if (v < 0) {
         __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
-            __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c") && getenv("PONDER_NO_AVX512") == NULL;
+        int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+        int avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                     __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+                     __builtin_cpu_supports("avx512vnni") && getenv("PONDER_NO_AVX512") == NULL;
+        v = avx512 ? 2 : avx2;
         __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
     }
     return v;
 }
 
-static int has_avx2(void) {
-    static int cached = -1;  // read and written atomically: sessions on many threads ask at once
-    int v = __atomic_load_n(&cached, __ATOMIC_RELAXED);
-    if (v < 0) {
-        __builtin_cpu_init();
-        v = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-        __atomic_store_n(&cached, v, __ATOMIC_RELAXED);
-    }
-    return v;
-}
+static int has_avx2(void) { return simd_level() >= 1; }
+static int has_avx512_vnni(void) { return simd_level() >= 2; }
 #endif
 
 void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
@@ -231,18 +227,19 @@ void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block
     matmul_q8_portable(w, row_bytes, blocks, xq, batch, out, out_stride, r0, r1);
 }
 
-static float dot_f32(const float *a, const float *b, int n) {
+// `avx2`: has_avx2(), asked once per head by the caller rather than once per position.
+static float dot_f32(int avx2, const float *a, const float *b, int n) {
 #ifdef PK_X86
-    if (has_avx2()) return dot_f32_avx2(a, b, n);
+    if (avx2) return dot_f32_avx2(a, b, n);
 #endif
     float s = 0;
     for (int i = 0; i < n; i++) s += a[i] * b[i];
     return s;
 }
 
-static void axpy_f32(float alpha, const float *x, float *y, int n) {
+static void axpy_f32(int avx2, float alpha, const float *x, float *y, int n) {
 #ifdef PK_X86
-    if (has_avx2()) {
+    if (avx2) {
         axpy_f32_avx2(alpha, x, y, n);
         return;
     }
@@ -252,9 +249,13 @@ static void axpy_f32(float alpha, const float *x, float *y, int n) {
 
 void pk_attend(const float *q, const float *keys, const float *values, size_t stride, int n, int hd,
                float scale, float *scores, float *out) {
+    int avx2 = 0;
+#ifdef PK_X86
+    avx2 = has_avx2();
+#endif
     float m = -INFINITY;
     for (int t = 0; t < n; t++) {
-        scores[t] = dot_f32(q, keys + (size_t)t * stride, hd) * scale;
+        scores[t] = dot_f32(avx2, q, keys + (size_t)t * stride, hd) * scale;
         m = fmaxf(m, scores[t]);
     }
     float sum = 0;
@@ -264,5 +265,5 @@ void pk_attend(const float *q, const float *keys, const float *values, size_t st
     }
     float inv = 1.0f / sum;
     memset(out, 0, (size_t)hd * sizeof(float));
-    for (int t = 0; t < n; t++) axpy_f32(scores[t] * inv, values + (size_t)t * stride, out, hd);
+    for (int t = 0; t < n; t++) axpy_f32(avx2, scores[t] * inv, values + (size_t)t * stride, out, hd);
 }

@@ -36,42 +36,20 @@ struct Matrix {
         return out
     }
 
-    /// out[b * rows + r] = Σ_k self[r][k] · x[b][k] for b in 0..<batch, over rows `range`.
-    /// A Q8_0 matrix reads the activations as `xq`, the same batch quantized per 32 values
-    /// (quantize(_:batch:into:)), and multiplies int8 by int8 as llama.cpp does; F32 and F16
-    /// matrices read `x`. Each output is computed the same way whichever rows a thread is
-    /// given, so results do not depend on the thread count.
-    func multiply(_ x: UnsafePointer<Float>, _ xq: UnsafePointer<pk_block_q8>, batch: Int,
-                  into out: UnsafeMutablePointer<Float>, rows range: Range<Int>) {
-        switch type {
-        case .q8_0:
-            pk_matmul_q8(data.assumingMemoryBound(to: UInt8.self), rowBytes, Int32(cols / 32), xq, Int32(batch),
-                         out, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound))
-        case .f32, .f16:
-            for r in range {
-                for b in 0..<batch {
-                    out[b * rows + r] = dotGeneric(r, x + b * cols)
-                }
-            }
-        }
+    /// out[b * rows + r] = Σ_k self[r][k] · x[b][k] for b in 0..<batch, over rows `range`, with
+    /// the activations given as `xq`, the batch quantized by quantize(_:batch:into:); int8 times
+    /// int8 as llama.cpp does. Only Q8_0 matrices are multiplied: the loader requires that type
+    /// of every transformer matrix (the embedding, which may be F32 or F16, is only read by row).
+    /// Each output is computed the same way whichever rows a thread is given, so results do not
+    /// depend on the thread count.
+    func multiply(_ xq: UnsafePointer<pk_block_q8>, batch: Int, into out: UnsafeMutablePointer<Float>, rows range: Range<Int>) {
+        pk_matmul_q8(data.assumingMemoryBound(to: UInt8.self), rowBytes, Int32(cols / 32), xq, Int32(batch),
+                     out, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound))
     }
 
-    /// Quantizes `batch` input vectors of `cols` values for a Q8_0 multiply.
+    /// Quantizes `batch` input vectors of `cols` values for multiply.
     func quantize(_ x: UnsafePointer<Float>, batch: Int, into xq: UnsafeMutablePointer<pk_block_q8>) {
-        guard type == .q8_0 else { return }
         for b in 0..<batch { pk_quantize_q8(x + b * cols, xq + b * (cols / 32), Int32(cols)) }
-    }
-
-    private func dotGeneric(_ r: Int, _ x: UnsafePointer<Float>) -> Float {
-        let p = data + r * rowBytes
-        var sum: Float = 0
-        if type == .f32 {
-            let w = p.assumingMemoryBound(to: Float.self)
-            for i in 0..<cols { sum += w[i] * x[i] }
-        } else {
-            for i in 0..<cols { sum += halfToFloat(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) * x[i] }
-        }
-        return sum
     }
 }
 

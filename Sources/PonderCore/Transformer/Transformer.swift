@@ -294,7 +294,7 @@ final class TransformerState {
         m.quantize(input, batch: batch, into: xq)
         let xq = UnsafePointer(self.xq)
         pool.parallelFor(m.rows) { range in
-            m.multiply(input, xq, batch: batch, into: out, rows: range)
+            m.multiply(xq, batch: batch, into: out, rows: range)
         }
     }
 
@@ -303,20 +303,14 @@ final class TransformerState {
     /// one per matrix. Each output is computed exactly as the single matmul computes it.
     private func matmul(_ a: (Matrix, UnsafeMutablePointer<Float>), _ b: (Matrix, UnsafeMutablePointer<Float>),
                         _ c: (Matrix, UnsafeMutablePointer<Float>)?, _ input: UnsafePointer<Float>, _ batch: Int) {
-        let same = a.0.type == b.0.type && a.0.cols == b.0.cols && (c.map { $0.0.type == a.0.type && $0.0.cols == a.0.cols } ?? true)
-        guard same else {
-            matmul(a.0, input, batch, a.1)
-            matmul(b.0, input, batch, b.1)
-            if let c { matmul(c.0, input, batch, c.1) }
-            return
-        }
+        // The loader gives all of them the input's width, so one quantization serves them all.
         a.0.quantize(input, batch: batch, into: xq)
         let xq = UnsafePointer(self.xq)
         let na = a.0.rows, nb = b.0.rows
         pool.parallelFor(na + nb + (c?.0.rows ?? 0)) { range in
             func part(_ m: Matrix, _ out: UnsafeMutablePointer<Float>, from start: Int) {
                 let lo = max(range.lowerBound, start) - start, hi = min(range.upperBound, start + m.rows) - start
-                if lo < hi { m.multiply(input, xq, batch: batch, into: out, rows: lo..<hi) }
+                if lo < hi { m.multiply(xq, batch: batch, into: out, rows: lo..<hi) }
             }
             part(a.0, a.1, from: 0)
             part(b.0, b.1, from: na)
