@@ -114,8 +114,7 @@ def main():
                 g["lr"] = lr
             d = r["model"].train().decoder
             with torch.autocast(**amp):
-                logits = d.decode_vectors(d.codebook[z].permute(0, 3, 1, 2), stop_before="softmax")
-                out = d.convs["palette"](torch.softmax(logits.float(), dim=1))
+                out, logits = d.decode_with_logits(d.codebook[z].permute(0, 3, 1, 2))
             loss = reconstruction_loss(out.float(), logits.float(), x)
             r["opt"].zero_grad(set_to_none=True)
             loss.backward()

@@ -156,6 +156,12 @@ class VQDecoder(nn.Module):
         """codes: (batch, grid, grid) long → (batch, 3, H, W) in [-1, 1]."""
         return self.decode_vectors(self.codebook[codes].permute(0, 3, 1, 2))
 
+    def decode_with_logits(self, x):
+        """(batch, codebook_dim, grid, grid) → (RGB in [-1, 1], the per-pixel palette logits
+        before the softmax), for the tokenizer's training losses."""
+        logits = self.decode_vectors(x, stop_before="softmax")
+        return self.convs["palette"](torch.softmax(logits.float(), dim=1)), logits
+
     def decode_vectors(self, x, stop_before=None):
         """(batch, codebook_dim, grid, grid) → (batch, 3, H, W); with `stop_before`, the
         activation just before the first such operation (for training losses)."""

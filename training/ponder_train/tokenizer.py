@@ -86,8 +86,7 @@ class VQAutoencoder(nn.Module):
         v = 2 * q / (self.levels[None, :, None, None] - 1) - 1
         zero = torch.zeros((), device=x.device)
         if with_logits:
-            logits = self.decoder.decode_vectors(v, stop_before="softmax")
-            out = self.decoder.convs["palette"](torch.softmax(logits, dim=1))
+            out, logits = self.decoder.decode_with_logits(v)
             return out, codes, zero, z, logits
         return self.decoder.decode_vectors(v), codes, zero, z
 
