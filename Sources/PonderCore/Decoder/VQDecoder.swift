@@ -110,8 +110,10 @@ final class VQDecoder: @unchecked Sendable {
             throw PonderError.invalidArgument("image code \(code) is outside the codebook of \(codebookSize)")
         }
         // Scratch: current, spare, im2col, saved activations.
-        guard let cur0 = malloc(maxActivation * 4), let spare0 = malloc(maxActivation * 4),
-              let cols0 = malloc(max(maxColumns, 1) * 4) else {
+        let cur0 = malloc(maxActivation * 4), spare0 = malloc(maxActivation * 4)
+        let cols0 = malloc(max(maxColumns, 1) * 4)
+        guard let cur0, let spare0, let cols0 else {
+            free(cur0); free(spare0); free(cols0)
             throw PonderError(.outOfMemory, "cannot allocate \((2 * maxActivation + maxColumns) * 4) bytes to decode")
         }
         var cur = cur0.assumingMemoryBound(to: Float.self)

@@ -15,8 +15,13 @@ public final class Model: @unchecked Sendable {
 
     public var parameterCount: Int { weights.parameterCount + decoder.parameterCount }
 
-    public init(path: String) throws {
-        file = try GGUFFile(path: path)
+    public convenience init(path: String) throws {
+        try self.init(file: GGUFFile(path: path))
+    }
+
+    /// Checks and loads a parsed file: hyperparameters, every tensor's role, the decoder.
+    public init(file: GGUFFile) throws {
+        self.file = file
         (hyperParameters, vocabulary) = try file.readHyperParameters()
         weights = try TransformerWeights(file: file, hp: hyperParameters)
         decoder = try VQDecoder(file: file, hp: hyperParameters)

@@ -84,6 +84,7 @@ public final class GGUFFile: @unchecked Sendable {
     public let base: UnsafeRawPointer
     public let size: Int
     private let mapping: UnsafeMutableRawPointer?
+    private var ownedCopy: UnsafeMutableRawPointer? = nil
 
     /// Opens and validates `path`. Throws `PonderError` (.io or .badModel).
     public init(path: String) throws {
@@ -117,18 +118,46 @@ public final class GGUFFile: @unchecked Sendable {
             throw error
         }
         self.mapping = map
+        self.ownedCopy = nil
         self.base = UnsafeRawPointer(map)
         self.size = size
     }
 
-    /// Parses GGUF bytes held in memory (no copy; `bytes` must outlive the result).
-    /// Used by tests and fuzzers that have no file.
+    /// Parses and keeps a copy of GGUF bytes held in memory, for callers that have no file
+    /// (the fuzzer's model target, tests). `path` only names the source in messages.
+    public init(bytes: UnsafeRawBufferPointer, path: String = "<memory>") throws {
+        self.path = path
+        guard bytes.count >= 24 else {
+            throw PonderError.badModel("'\(path)' is too small to be a GGUF file (\(bytes.count) bytes)")
+        }
+        guard let copy = malloc(bytes.count) else {
+            throw PonderError(.outOfMemory, "cannot allocate \(bytes.count) bytes for a model")
+        }
+        copy.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        do {
+            let parsed = try GGUFFile.parse(UnsafeRawBufferPointer(start: copy, count: bytes.count))
+            self.metadata = parsed.metadata
+            self.tensors = parsed.tensors
+            self.tensorOrder = parsed.order
+        } catch {
+            free(copy)
+            throw error
+        }
+        self.mapping = nil
+        self.ownedCopy = copy
+        self.base = UnsafeRawPointer(copy)
+        self.size = bytes.count
+    }
+
+    /// Parses GGUF bytes held in memory without keeping them. Used by the fuzzer's reader
+    /// target and tests.
     public static func validate(_ bytes: UnsafeRawBufferPointer) throws {
         _ = try parse(bytes)
     }
 
     deinit {
         if let mapping { munmap(mapping, size) }
+        free(ownedCopy)
     }
 
     public func tensor(_ name: String) -> Tensor? { tensors[name] }

@@ -232,3 +232,30 @@ def test_random_bytes_never_crash(tmp_path, good):
             ponder.Model(p).close()
         except PonderError:
             pass
+
+
+def test_a_decoder_too_large_to_allocate_is_an_error(tmp_path, model_path):
+    # A valid file (2.4 MB) whose decoder asks for 65,536 channels at 4096 x 4096: 4 TB of
+    # activations. Loading succeeds (nothing that large is allocated then); decoding must
+    # report that the memory cannot be had, not abort.
+    half = np.float16
+    r = gguf.GGUFReader(model_path)
+    old_ops = r.fields["ponder.decoder.ops"].contents()
+    out_channels = next(t for t in r.tensors if t.name == "dec.out.bias").shape[0]
+    ops = ["conv in"] + ["upsample"] * 8 + old_ops[old_ops.index("conv out"):]
+    path = rewrite(model_path, tmp_path / "huge-decoder.gguf", set_fields={
+        "ponder.image.width": (4096, U32), "ponder.image.height": (4096, U32),
+        "ponder.decoder.ops": (ops, ARR),
+    }, replace_tensors={"dec.in.weight": np.zeros((65536, 16, 1, 1), half),
+                         "dec.in.bias": np.zeros(65536, half),
+                         "dec.out.weight": np.zeros((out_channels, 65536, 1, 1), half)})
+    model = ponder.Model(path)
+    assert model.info["image_width"] == 4096
+    with model.session(seed=1) as s:
+        s.plan("a red circle")
+        s.step(256)
+        with pytest.raises(PonderError) as e:
+            s.decode()
+    assert e.value.status == "out of memory"
+    assert "allocate" in str(e.value)
+    model.close()
