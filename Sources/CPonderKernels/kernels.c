@@ -26,7 +26,7 @@ static float half_to_float(uint16_t h) {
     return f;
 }
 
-void pk_quantize_q8(const float *x, pk_block_q8 *out, int n) {
+static void quantize_q8_portable(const float *x, pk_block_q8 *out, int n) {
     for (int b = 0; b < n / 32; b++) {
         const float *v = x + 32 * b;
         float amax = 0;
@@ -124,7 +124,36 @@ PK_AVX2 static void axpy_f32_avx2(float alpha, const float *x, float *y, int n) 
     for (; i < n; i++) y[i] += alpha * x[i];
 }
 
+// The same quantization as quantize_q8_portable, eight lanes at a time: the maximum is
+// exact in any order, and the conversion rounds half to even like nearbyintf (both follow
+// the default rounding mode), so the blocks are identical.
+PK_AVX2 static void quantize_q8_avx2(const float *x, pk_block_q8 *out, int n) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int b = 0; b < n / 32; b++) {
+        const float *v = x + 32 * b;
+        __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8), v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        float amax = _mm_cvtss_f32(h);
+        float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
+        out[b].d = d;
+        __m256 s = _mm256_set1_ps(id);
+        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, s)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, s));
+        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, s)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, s));
+        // Packing works within 128-bit lanes; the permute puts the 32 bytes back in order.
+        __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
+        packed = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)out[b].q, packed);
+    }
+}
+
 // AVX-512 with VNNI: two blocks per 512-bit register, one vpdpbusd for their products.
+#ifndef PK_TILE_ROWS
+#define PK_TILE_ROWS 4
+#endif
 #define PK_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c")))
 
 PK_AVX512 static inline __m512i two_blocks(const uint8_t *a, const uint8_t *b) {
@@ -132,59 +161,77 @@ PK_AVX512 static inline __m512i two_blocks(const uint8_t *a, const uint8_t *b) {
                               _mm256_loadu_si256((const __m256i *)b), 1);
 }
 
-// One weight row against NV vectors at once: the row's bytes are loaded and split into
-// magnitude and sign once per pair of blocks and used NV times (NV up to 4). Per vector the
-// products are summed in the same order whatever NV, so a result does not depend on it.
-__attribute__((always_inline)) PK_AVX512 static inline void row_dots_avx512(
-    const uint8_t *w, const pk_block_q8 *x, int blocks, int nv, float *res) {
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+// A tile of NR weight rows against NV vectors (NR, NV up to 4), two blocks per step.
+// vpdpbusd multiplies unsigned by signed bytes; the activations are made unsigned by adding
+// 128 (x ^ 0x80), once per vector and shared by the tile's rows, and each row's 128·Σw is
+// subtracted by starting its products from −128·Σw, computed once per row and shared by
+// the vectors: per (row, vector) pair one vpdpbusd, one convert and two float operations.
+// The integer sums are exact, so each (row, vector) result equals Σ over block pairs of
+// (Σ q_w·q_x) · (d_w·d_x) accumulated in the same order whatever NR, NV or the rows a thread
+// gets: results depend on neither the tiling nor the thread count.
+__attribute__((always_inline)) PK_AVX512 static inline void tile_avx512(
+    const uint8_t *w, size_t row_bytes, const pk_block_q8 *x, int blocks, const int nr, const int nv,
+    float *out, int out_stride) {
+    __m512 acc[4][4];
+    for (int i = 0; i < nr; i++)
+        for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
+    const __m512i bias = _mm512_set1_epi8((char)0x80), zero = _mm512_setzero_si512();
     int b = 0;
     for (; b + 1 < blocks; b += 2) {
-        const uint8_t *w0 = w + 34 * b, *w1 = w0 + 34;
-        __m512i wq = two_blocks(w0 + 2, w1 + 2);
-        __m512i aw = _mm512_abs_epi8(wq);
-        __mmask64 neg = _mm512_movepi8_mask(wq);
-        float d0 = _cvtsh_ss(*(const uint16_t *)w0), d1 = _cvtsh_ss(*(const uint16_t *)w1);
+        __m512i wq[4], start[4];
+        __m512 wd[4];
+        for (int i = 0; i < nr; i++) {
+            const uint8_t *w0 = w + (size_t)i * row_bytes + 34 * b, *w1 = w0 + 34;
+            wq[i] = two_blocks(w0 + 2, w1 + 2);
+            start[i] = _mm512_sub_epi32(zero, _mm512_dpbusd_epi32(zero, bias, wq[i]));
+            wd[i] = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)w0))),
+                                       _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)w1)), 1);
+        }
         for (int v = 0; v < nv; v++) {
             const pk_block_q8 *xv = x + (size_t)v * blocks;
-            __m512i xq = two_blocks((const uint8_t *)xv[b].q, (const uint8_t *)xv[b + 1].q);
-            __m512i xs = _mm512_mask_sub_epi8(xq, neg, _mm512_setzero_si512(), xq);
-            __m512i p = _mm512_dpbusd_epi32(_mm512_setzero_si512(), aw, xs);
-            __m512 scale = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(d0 * xv[b].d)),
-                                              _mm256_set1_ps(d1 * xv[b + 1].d), 1);
-            acc[v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), scale, acc[v]);
+            __m512i xu = _mm512_xor_si512(two_blocks((const uint8_t *)xv[b].q, (const uint8_t *)xv[b + 1].q), bias);
+            __m512 xd = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(xv[b].d)), _mm256_set1_ps(xv[b + 1].d), 1);
+            for (int i = 0; i < nr; i++) {
+                __m512i p = _mm512_dpbusd_epi32(start[i], xu, wq[i]);
+                acc[i][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(wd[i], xd), acc[i][v]);
+            }
         }
     }
-    for (int v = 0; v < nv; v++) {
-        const pk_block_q8 *xv = x + (size_t)v * blocks;
-        float sum = _mm512_reduce_add_ps(acc[v]);
-        if (b < blocks) {
-            __m256 p = block_products(w + 34 * b + 2, xv[b].q);
-            sum += hsum8(_mm256_mul_ps(p, _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)(w + 34 * b)) * xv[b].d)));
+    for (int i = 0; i < nr; i++) {
+        const uint8_t *wr = w + (size_t)i * row_bytes;
+        for (int v = 0; v < nv; v++) {
+            const pk_block_q8 *xv = x + (size_t)v * blocks;
+            float sum = _mm512_reduce_add_ps(acc[i][v]);
+            if (b < blocks) {
+                __m256 p = block_products(wr + 34 * b + 2, xv[b].q);
+                sum += hsum8(_mm256_mul_ps(p, _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)(wr + 34 * b)) * xv[b].d)));
+            }
+            out[(size_t)v * out_stride + i] = sum;
         }
-        res[v] = sum;
+    }
+}
+
+// Rows r0..<r1 against vectors v0..<v1 in tiles of NR rows.
+__attribute__((always_inline)) PK_AVX512 static inline void rows_avx512(
+    const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int v0, int v1,
+    float *out, int out_stride, int r0, int r1, const int nr) {
+    for (int r = r0; r + nr <= r1; r += nr) {
+        const uint8_t *wr = w + (size_t)r * row_bytes;
+        int v = v0;
+        for (; v + 4 <= v1; v += 4)
+            tile_avx512(wr, row_bytes, xq + (size_t)v * blocks, blocks, nr, 4, out + (size_t)v * out_stride + r, out_stride);
+        for (; v + 2 <= v1; v += 2)
+            tile_avx512(wr, row_bytes, xq + (size_t)v * blocks, blocks, nr, 2, out + (size_t)v * out_stride + r, out_stride);
+        for (; v < v1; v++)
+            tile_avx512(wr, row_bytes, xq + (size_t)v * blocks, blocks, nr, 1, out + (size_t)v * out_stride + r, out_stride);
     }
 }
 
 PK_AVX512 static void matmul_q8_avx512(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq,
                                        int batch, float *out, int out_stride, int r0, int r1) {
-    float res[4];
-    for (int r = r0; r < r1; r++) {
-        const uint8_t *wr = w + (size_t)r * row_bytes;
-        int v = 0;
-        for (; v + 4 <= batch; v += 4) {
-            row_dots_avx512(wr, xq + (size_t)v * blocks, blocks, 4, res);
-            for (int k = 0; k < 4; k++) out[(size_t)(v + k) * out_stride + r] = res[k];
-        }
-        for (; v + 2 <= batch; v += 2) {
-            row_dots_avx512(wr, xq + (size_t)v * blocks, blocks, 2, res);
-            for (int k = 0; k < 2; k++) out[(size_t)(v + k) * out_stride + r] = res[k];
-        }
-        for (; v < batch; v++) {
-            row_dots_avx512(wr, xq + (size_t)v * blocks, blocks, 1, res);
-            out[(size_t)v * out_stride + r] = res[0];
-        }
-    }
+    int tiled = r0 + (r1 - r0) / PK_TILE_ROWS * PK_TILE_ROWS;
+    rows_avx512(w, row_bytes, blocks, xq, 0, batch, out, out_stride, r0, tiled, PK_TILE_ROWS);
+    rows_avx512(w, row_bytes, blocks, xq, 0, batch, out, out_stride, tiled, r1, 1);
 }
 
 // What this processor runs, found once: 2 AVX-512 VNNI (unless PONDER_NO_AVX512 is set),
@@ -207,6 +254,16 @@ static int simd_level(void) {
 static int has_avx2(void) { return simd_level() >= 1; }
 static int has_avx512_vnni(void) { return simd_level() >= 2; }
 #endif
+
+void pk_quantize_q8(const float *x, pk_block_q8 *out, int n) {
+#ifdef PK_X86
+    if (has_avx2()) {
+        quantize_q8_avx2(x, out, n);
+        return;
+    }
+#endif
+    quantize_q8_portable(x, out, n);
+}
 
 void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
                   float *out, int out_stride, int r0, int r1) {

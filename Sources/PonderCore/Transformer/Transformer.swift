@@ -269,7 +269,15 @@ final class TransformerState {
                 for b in 0..<n { Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
             matmul((layer.gate, hb), (layer.up, hb2), nil, xb, n)
-            for i in 0..<(n * ffn) { hb[i] = Kernels.silu(hb[i]) * hb2[i] }
+            // One expf per value: for a prefill batch worth splitting (element-wise, so the
+            // split changes no result).
+            if n >= 4 {
+                pool.parallelFor(n) { range in
+                    for i in (range.lowerBound * ffn)..<(range.upperBound * ffn) { hb[i] = Kernels.silu(hb[i]) * hb2[i] }
+                }
+            } else {
+                for i in 0..<(n * ffn) { hb[i] = Kernels.silu(hb[i]) * hb2[i] }
+            }
             matmul(layer.down, hb, n, q)
             for i in 0..<(n * d) { x[i] += q[i] }
         }
