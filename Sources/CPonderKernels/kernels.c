@@ -94,6 +94,24 @@ PK_AVX2 static void matmul_q8_avx2(const uint8_t *w, size_t row_bytes, int block
         out[r] = hsum8(a0);
         out[r + 1] = hsum8(a1);
     }
+    // Two rows against a guided pair's two vectors: each weight block is loaded once for
+    // the four products; each (row, vector) sum is formed exactly as in the loop below.
+    for (; batch == 2 && r + 1 < r1; r += 2) {
+        const uint8_t *w0 = w + (size_t)r * row_bytes, *w1 = w0 + row_bytes;
+        const pk_block_q8 *x0 = xq, *x1 = xq + blocks;
+        __m256 a00 = _mm256_setzero_ps(), a01 = _mm256_setzero_ps(), a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps();
+        for (int b = 0; b < blocks; b++) {
+            float d0 = _cvtsh_ss(*(const uint16_t *)(w0 + 34 * b)), d1 = _cvtsh_ss(*(const uint16_t *)(w1 + 34 * b));
+            a00 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * x0[b].d), block_products(w0 + 34 * b + 2, x0[b].q), a00);
+            a01 = _mm256_fmadd_ps(_mm256_set1_ps(d0 * x1[b].d), block_products(w0 + 34 * b + 2, x1[b].q), a01);
+            a10 = _mm256_fmadd_ps(_mm256_set1_ps(d1 * x0[b].d), block_products(w1 + 34 * b + 2, x0[b].q), a10);
+            a11 = _mm256_fmadd_ps(_mm256_set1_ps(d1 * x1[b].d), block_products(w1 + 34 * b + 2, x1[b].q), a11);
+        }
+        out[r] = hsum8(a00);
+        out[(size_t)out_stride + r] = hsum8(a01);
+        out[r + 1] = hsum8(a10);
+        out[(size_t)out_stride + r + 1] = hsum8(a11);
+    }
     for (; r < r1; r++) {
         const uint8_t *wr = w + (size_t)r * row_bytes;
         for (int v = 0; v < batch; v++) {

@@ -71,14 +71,18 @@ final class ThreadPool: @unchecked Sendable {
 /// The handoff between the caller and the workers. A token of a small model is dozens of
 /// jobs of tens of microseconds each, so waking sleeping threads through a condition variable
 /// for every job would cost more than the job: both sides first spin on atomic counters for
-/// a little (`spin` pauses, a few microseconds: longer spins cost far more than they save
-/// when the machine has fewer free cores than threads) and only then sleep on the
-/// condition variables.
+/// a little (`spin` pauses, about 5 µs here: longer spins cost far more than they save when
+/// the machine has fewer free cores than threads). A worker then yields its core `yields`
+/// times before it sleeps, which bridges the caller's serial stretches (sampling a token,
+/// the host's own code between calls) without starving other threads: measured on 2 cores,
+/// images/s of one 2-thread session +27 %, two such sessions at once no worse (where 2,048
+/// spins instead gave +0 % and −45 %). Only then do they sleep on the condition variables.
 /// Lost wakeups are ruled out Dekker-style: a side that sleeps first announces it (sleepers,
 /// callerSleeping) and then re-checks the counter; the other side changes the counter first
 /// and then reads the announcement, all sequentially consistent.
 private final class PoolState: @unchecked Sendable {
     private static let spin = 256
+    private static let yields = 64
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
@@ -158,6 +162,11 @@ private final class PoolState: @unchecked Sendable {
             while pk_atomic_load(generation) == seen && pk_atomic_load(stopping) == 0 && spins < PoolState.spin {
                 pk_spin_pause()
                 spins += 1
+            }
+            var yields = 0
+            while pk_atomic_load(generation) == seen && pk_atomic_load(stopping) == 0 && yields < PoolState.yields {
+                sched_yield()
+                yields += 1
             }
             if pk_atomic_load(generation) == seen && pk_atomic_load(stopping) == 0 {
                 pthread_mutex_lock(mutex)
