@@ -43,6 +43,17 @@ SHAPES = {"LlamaGen-B": dict(dim=768, layers=12, heads=12, ffn_dim=2048),
           "LlamaGen-L": dict(dim=1024, layers=24, heads=16, ffn_dim=2816)}
 
 
+def interleaved(measures, runs):
+    """Median of each measure (a name → a function returning one rate), taken in turns for
+    `runs` rounds: this VM's speed drifts by ±25 % over minutes, and taking the engines in
+    turn puts that drift on all of them alike instead of on whichever ran during a slow spell."""
+    rates = {name: [] for name in measures}
+    for _ in range(runs):
+        for name, fn in measures.items():
+            rates[name].append(fn())
+    return {name: statistics.median(v) for name, v in rates.items()}
+
+
 def median_time(fn, runs, setup=None):
     """Median seconds of fn() over `runs` runs; setup() runs untimed before each."""
     times = []
@@ -375,22 +386,24 @@ def main():
         r = {"name": name, "params": params, "llama": None, "llama_pair": None, "llama_prefill": None,
              "torch": None, "torch_prefill": None}
         p = PonderRunner(path, T)
-        r["ponder"] = p.decode(prefix, n_dec, runs)
-        r["ponder_pair"] = p.decode_pair("a red circle above a blue square", n_dec, runs)
-        r["ponder_prefill"] = p.prefill(prefix, runs)
+        measures = {"ponder": lambda: p.decode(prefix, n_dec, 1),
+                    "ponder_pair": lambda: p.decode_pair("a red circle above a blue square", n_dec, 1),
+                    "ponder_prefill": lambda: p.prefill(prefix, 1)}
+        lr = None
         if have_llama:
-            lp = llama_gguf(path)
-            lr = LlamaRunner(lp, T)
+            lr = LlamaRunner(llama_gguf(path), T)
             check = np.abs(lr.logits_of(prefix[:16]) - p.logits_of(prefix[:16])).max() / np.abs(p.logits_of(prefix[:16])).max()
             r["llama_check"] = float(check)
-            r["llama"] = lr.decode(prefix, n_dec, runs)
-            r["llama_pair"] = lr.decode(prefix, n_dec, runs, pair=True)
-            r["llama_prefill"] = lr.prefill(prefix, runs)
-            lr.close()
+            measures.update({"llama": lambda: lr.decode(prefix, n_dec, 1),
+                             "llama_pair": lambda: lr.decode(prefix, n_dec, 1, pair=True),
+                             "llama_prefill": lambda: lr.prefill(prefix, 1)})
         if name == "default":
             tr = TorchRunner(path, T)
-            r["torch"] = tr.decode(prefix, n_dec, runs)
-            r["torch_prefill"] = tr.prefill(prefix, runs)
+            measures.update({"torch": lambda: tr.decode(prefix, n_dec, 1),
+                             "torch_prefill": lambda: tr.prefill(prefix, 1)})
+        r.update(interleaved(measures, runs))
+        if lr:
+            lr.close()
         rows.append(r)
         print(f"{name}: {r}", file=sys.stderr, flush=True)
 
@@ -438,7 +451,7 @@ def main():
         doc = [
             "# Performance", "",
             f"Measured {date.today().isoformat()} on this project's machine ({os.cpu_count()} cores, {cpu}), "
-            f"{T} threads everywhere, with `benchmarks/run` (medians of {runs} runs). "
+            f"{T} threads everywhere, with `benchmarks/run` (medians of {runs} runs, the engines taken in turn). "
             "Ponder's engine, llama.cpp (llama-cpp-python, built from source on this machine) and the "
             "PyTorch fp32 reference run the same weights: the default model and two random-weight "
             "models of LlamaGen's B and L shapes (with Ponder's 1,211-word vocabulary, hence fewer "

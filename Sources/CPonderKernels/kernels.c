@@ -126,22 +126,6 @@ PK_AVX2 static void matmul_q8_avx2(const uint8_t *w, size_t row_bytes, int block
     }
 }
 
-PK_AVX2 static float dot_f32_avx2(const float *a, const float *b, int n) {
-    __m256 acc = _mm256_setzero_ps();
-    int i = 0;
-    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-    float s = hsum8(acc);
-    for (; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
-PK_AVX2 static void axpy_f32_avx2(float alpha, const float *x, float *y, int n) {
-    __m256 a = _mm256_set1_ps(alpha);
-    int i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-    for (; i < n; i++) y[i] += alpha * x[i];
-}
-
 // The same quantization as quantize_q8_portable, eight lanes at a time: the maximum is
 // exact in any order, and the conversion rounds half to even like nearbyintf (both follow
 // the default rounding mode), so the blocks are identical.
@@ -187,9 +171,11 @@ PK_AVX512 static inline __m512i two_blocks(const uint8_t *a, const uint8_t *b) {
 // The integer sums are exact, so each (row, vector) result equals Σ over block pairs of
 // (Σ q_w·q_x) · (d_w·d_x) accumulated in the same order whatever NR, NV or the rows a thread
 // gets: results depend on neither the tiling nor the thread count.
+// `prep` (when `prepared`): the vectors' unsigned bytes and scales laid out by
+// prepare_avx512, loaded instead of rebuilt for every tile of rows.
 __attribute__((always_inline)) PK_AVX512 static inline void tile_avx512(
     const uint8_t *w, size_t row_bytes, const pk_block_q8 *x, int blocks, const int nr, const int nv,
-    float *out, int out_stride) {
+    float *out, int out_stride, const uint8_t *prep, const int prepared) {
     __m512 acc[4][4];
     for (int i = 0; i < nr; i++)
         for (int v = 0; v < nv; v++) acc[i][v] = _mm512_setzero_ps();
@@ -206,9 +192,17 @@ __attribute__((always_inline)) PK_AVX512 static inline void tile_avx512(
                                        _mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)w1)), 1);
         }
         for (int v = 0; v < nv; v++) {
-            const pk_block_q8 *xv = x + (size_t)v * blocks;
-            __m512i xu = _mm512_xor_si512(two_blocks((const uint8_t *)xv[b].q, (const uint8_t *)xv[b + 1].q), bias);
-            __m512 xd = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(xv[b].d)), _mm256_set1_ps(xv[b + 1].d), 1);
+            __m512i xu;
+            __m512 xd;
+            if (prepared) {
+                const uint8_t *pp = prep + ((size_t)v * (blocks / 2) + b / 2) * 128;
+                xu = _mm512_load_si512((const void *)pp);
+                xd = _mm512_load_ps((const void *)(pp + 64));
+            } else {
+                const pk_block_q8 *xv = x + (size_t)v * blocks;
+                xu = _mm512_xor_si512(two_blocks((const uint8_t *)xv[b].q, (const uint8_t *)xv[b + 1].q), bias);
+                xd = _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(xv[b].d)), _mm256_set1_ps(xv[b + 1].d), 1);
+            }
             for (int i = 0; i < nr; i++) {
                 __m512i p = _mm512_dpbusd_epi32(start[i], xu, wq[i]);
                 acc[i][v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(p), _mm512_mul_ps(wd[i], xd), acc[i][v]);
@@ -229,27 +223,58 @@ __attribute__((always_inline)) PK_AVX512 static inline void tile_avx512(
     }
 }
 
-// Rows r0..<r1 against vectors v0..<v1 in tiles of NR rows.
+// Writes what tile_avx512 builds from each vector v0..<v1 for each pair of blocks (the
+// bytes + 128, then the two scales, 128 bytes) to `prep`, 64-byte aligned.
+PK_AVX512 static void prepare_avx512(const pk_block_q8 *xq, int blocks, int v0, int v1, uint8_t *prep) {
+    const int pairs = blocks / 2;
+    for (int v = v0; v < v1; v++) {
+        const pk_block_q8 *xv = xq + (size_t)v * blocks;
+        for (int p = 0; p < pairs; p++) {
+            uint8_t *pp = prep + ((size_t)(v - v0) * pairs + p) * 128;
+            __m512i q = two_blocks((const uint8_t *)xv[2 * p].q, (const uint8_t *)xv[2 * p + 1].q);
+            _mm512_store_si512((void *)pp, _mm512_xor_si512(q, _mm512_set1_epi8((char)0x80)));
+            _mm512_store_ps((void *)(pp + 64), _mm512_insertf32x8(_mm512_castps256_ps512(_mm256_set1_ps(xv[2 * p].d)),
+                                                                  _mm256_set1_ps(xv[2 * p + 1].d), 1));
+        }
+    }
+}
+
+// Rows r0..<r1 against vectors v0..<v1 in tiles of NR rows (`prep`: vectors v0..<v1 prepared).
 __attribute__((always_inline)) PK_AVX512 static inline void rows_avx512(
     const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int v0, int v1,
-    float *out, int out_stride, int r0, int r1, const int nr) {
+    float *out, int out_stride, int r0, int r1, const int nr, const uint8_t *prep, const int prepared) {
+    const size_t per_vector = (size_t)(blocks / 2) * 128;
     for (int r = r0; r + nr <= r1; r += nr) {
         const uint8_t *wr = w + (size_t)r * row_bytes;
         int v = v0;
-        for (; v + 4 <= v1; v += 4)
-            tile_avx512(wr, row_bytes, xq + (size_t)v * blocks, blocks, nr, 4, out + (size_t)v * out_stride + r, out_stride);
-        for (; v + 2 <= v1; v += 2)
-            tile_avx512(wr, row_bytes, xq + (size_t)v * blocks, blocks, nr, 2, out + (size_t)v * out_stride + r, out_stride);
-        for (; v < v1; v++)
-            tile_avx512(wr, row_bytes, xq + (size_t)v * blocks, blocks, nr, 1, out + (size_t)v * out_stride + r, out_stride);
+#define PK_TILE(NV) tile_avx512(wr, row_bytes, xq + (size_t)v * blocks, blocks, nr, NV, out + (size_t)v * out_stride + r, \
+                                out_stride, prepared ? prep + (size_t)(v - v0) * per_vector : NULL, prepared)
+        for (; v + 4 <= v1; v += 4) PK_TILE(4);
+        for (; v + 2 <= v1; v += 2) PK_TILE(2);
+        for (; v < v1; v++) PK_TILE(1);
+#undef PK_TILE
     }
 }
 
 PK_AVX512 static void matmul_q8_avx512(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq,
                                        int batch, float *out, int out_stride, int r0, int r1) {
     int tiled = r0 + (r1 - r0) / PK_TILE_ROWS * PK_TILE_ROWS;
-    rows_avx512(w, row_bytes, blocks, xq, 0, batch, out, out_stride, r0, tiled, PK_TILE_ROWS);
-    rows_avx512(w, row_bytes, blocks, xq, 0, batch, out, out_stride, tiled, r1, 1);
+    // The vectors are prepared once per call, in chunks that fit a 16 KB stack buffer, when a
+    // chunk holds at least a tile's four vectors (rows of up to 1,024 values); longer rows
+    // build them in registers per tile instead.
+    _Alignas(64) uint8_t prep[16384];
+    int chunk = blocks >= 2 ? (int)(sizeof prep / ((size_t)(blocks / 2) * 128)) / 4 * 4 : 0;
+    if (chunk >= 4) {
+        for (int v0 = 0; v0 < batch; v0 += chunk) {
+            int v1 = v0 + chunk < batch ? v0 + chunk : batch;
+            prepare_avx512(xq, blocks, v0, v1, prep);
+            rows_avx512(w, row_bytes, blocks, xq, v0, v1, out, out_stride, r0, tiled, PK_TILE_ROWS, prep, 1);
+            rows_avx512(w, row_bytes, blocks, xq, v0, v1, out, out_stride, tiled, r1, 1, prep, 1);
+        }
+        return;
+    }
+    rows_avx512(w, row_bytes, blocks, xq, 0, batch, out, out_stride, r0, tiled, PK_TILE_ROWS, NULL, 0);
+    rows_avx512(w, row_bytes, blocks, xq, 0, batch, out, out_stride, tiled, r1, 1, NULL, 0);
 }
 
 // What this processor runs, found once: 2 AVX-512 VNNI (unless PONDER_NO_AVX512 is set),
@@ -302,43 +327,65 @@ void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block
     matmul_q8_portable(w, row_bytes, blocks, xq, batch, out, out_stride, r0, r1);
 }
 
-// `avx2`: has_avx2(), asked once per head by the caller rather than once per position.
-static float dot_f32(int avx2, const float *a, const float *b, int n) {
-#ifdef PK_X86
-    if (avx2) return dot_f32_avx2(a, b, n);
-#endif
-    float s = 0;
-    for (int i = 0; i < n; i++) s += a[i] * b[i];
-    return s;
-}
-
-static void axpy_f32(int avx2, float alpha, const float *x, float *y, int n) {
-#ifdef PK_X86
-    if (avx2) {
-        axpy_f32_avx2(alpha, x, y, n);
-        return;
-    }
-#endif
-    for (int i = 0; i < n; i++) y[i] += alpha * x[i];
-}
-
-void pk_attend(const float *q, const float *keys, const float *values, size_t stride, int n, int hd,
-               float scale, float *scores, float *out) {
-    int avx2 = 0;
-#ifdef PK_X86
-    avx2 = has_avx2();
-#endif
-    float m = -INFINITY;
-    for (int t = 0; t < n; t++) {
-        scores[t] = dot_f32(avx2, q, keys + (size_t)t * stride, hd) * scale;
-        m = fmaxf(m, scores[t]);
-    }
+// Softmax of scores[0..<n] (m: their maximum) in place, unnormalised; returns 1 / their sum.
+static float exp_weights(float *scores, int n, float m) {
     float sum = 0;
     for (int t = 0; t < n; t++) {
         scores[t] = expf(scores[t] - m);
         sum += scores[t];
     }
-    float inv = 1.0f / sum;
+    return 1.0f / sum;
+}
+
+#ifdef PK_X86
+// pk_attend with eight-wide dot products and updates written inline: a function call per
+// position cost more than the arithmetic for heads of 32 values.
+PK_AVX2 static void attend_avx2(const float *q, const float *keys, const float *values, size_t stride, int n, int hd,
+                                float scale, float *scores, float *out) {
+    float m = -INFINITY;
+    for (int t = 0; t < n; t++) {
+        const float *k = keys + (size_t)t * stride;
+        __m256 acc = _mm256_setzero_ps();
+        int i = 0;
+        for (; i + 8 <= hd; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), acc);
+        float s = hsum8(acc);
+        for (; i < hd; i++) s += q[i] * k[i];
+        scores[t] = s * scale;
+        m = fmaxf(m, scores[t]);
+    }
+    float inv = exp_weights(scores, n, m);
     memset(out, 0, (size_t)hd * sizeof(float));
-    for (int t = 0; t < n; t++) axpy_f32(avx2, scores[t] * inv, values + (size_t)t * stride, out, hd);
+    for (int t = 0; t < n; t++) {
+        const float *v = values + (size_t)t * stride;
+        float alpha = scores[t] * inv;
+        __m256 a = _mm256_set1_ps(alpha);
+        int i = 0;
+        for (; i + 8 <= hd; i += 8) _mm256_storeu_ps(out + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(v + i), _mm256_loadu_ps(out + i)));
+        for (; i < hd; i++) out[i] += alpha * v[i];
+    }
+}
+#endif
+
+void pk_attend(const float *q, const float *keys, const float *values, size_t stride, int n, int hd,
+               float scale, float *scores, float *out) {
+#ifdef PK_X86
+    if (has_avx2()) {
+        attend_avx2(q, keys, values, stride, n, hd, scale, scores, out);
+        return;
+    }
+#endif
+    float m = -INFINITY;
+    for (int t = 0; t < n; t++) {
+        const float *k = keys + (size_t)t * stride;
+        float d = 0;
+        for (int i = 0; i < hd; i++) d += q[i] * k[i];
+        scores[t] = d * scale;
+        m = fmaxf(m, scores[t]);
+    }
+    float inv = exp_weights(scores, n, m);
+    memset(out, 0, (size_t)hd * sizeof(float));
+    for (int t = 0; t < n; t++) {
+        const float *v = values + (size_t)t * stride;
+        for (int i = 0; i < hd; i++) out[i] += scores[t] * inv * v[i];
+    }
 }
