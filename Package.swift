@@ -38,7 +38,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "PonderCoreTests", dependencies: ["PonderCore"]),
+        // Fixtures are read from the source tree (#filePath), not bundled.
+        .testTarget(name: "PonderCoreTests", dependencies: ["PonderCore"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -43,7 +43,7 @@
 extern "C" {
 #endif
 
-#define PONDER_API_VERSION 1
+#define PONDER_API_VERSION 2
 
 typedef enum ponder_status {
     PONDER_OK = 0,
@@ -89,6 +89,10 @@ typedef struct ponder_session_params {
                            (default); 1 = off; 0 to 100 */
     int32_t think;      /* 1 = write a plan before drawing (default); 0 = draw directly */
     int32_t n_threads;  /* worker threads; 0 = number of processors, at most 8 (default) */
+    int32_t plan_attempts; /* thinking: plans written at most per prompt; each is checked
+                              against the prompt and the next written until one satisfies it
+                              (else the last is kept); 1 = the first plan as sampled;
+                              default 8; 1 to 64 */
 } ponder_session_params;
 
 /* Human-readable name of a status. Returns a static string; never NULL. Thread-safe. */

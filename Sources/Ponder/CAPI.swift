@@ -160,7 +160,8 @@ public func ponder_model_get_info(_ model: OpaquePointer?, _ out: UnsafeMutableP
 public func ponder_session_default_params() -> ponder_session_params {
     let d = SessionParameters()
     return ponder_session_params(seed: d.seed, temperature: d.temperature, top_k: Int32(d.topK), top_p: d.topP,
-                                 cfg_scale: -1, think: d.think ? 1 : 0, n_threads: Int32(d.threads))
+                                 cfg_scale: -1, think: d.think ? 1 : 0, n_threads: Int32(d.threads),
+                                 plan_attempts: Int32(d.planAttempts))
 }
 
 @_cdecl("ponder_session_create")
@@ -181,6 +182,7 @@ public func ponder_session_create(_ model: OpaquePointer?, _ params: UnsafePoint
         if c.cfg_scale.isNaN { throw PonderError(.invalidArgument, "cfg_scale is NaN") }
         p.think = c.think == 1
         p.threads = Int(c.n_threads)
+        p.planAttempts = Int(c.plan_attempts)
         let session = try Session(model: modelBox(model).model, parameters: p)
         out.pointee = OpaquePointer(Unmanaged.passRetained(SessionBox(session)).toOpaque())
     }

@@ -77,6 +77,10 @@ struct Generate: ParsableCommand {
     @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold (1 = off).")
     var topP: Float = 1.0
 
+    @Option(name: .customLong("plan-attempts"),
+            help: "Plans written at most: each is checked against the prompt until one satisfies it (1 = keep the first).")
+    var planAttempts: Int = SessionParameters().planAttempts
+
     @Option(help: "Worker threads (0 = one per processor, at most 8).")
     var threads: Int = 0
 
@@ -103,6 +107,7 @@ struct Generate: ParsableCommand {
             p.topK = topK
             p.topP = topP
             p.threads = threads
+            p.planAttempts = planAttempts
             let session = try Session(model: m, parameters: p)
             try session.plan(prompt: prompt)
             if let planIn { try session.setPlan(try readFile(planIn)) }

@@ -11,12 +11,16 @@ public struct SessionParameters: Equatable {
     public var cfgScale: Float? = nil
     /// Whether `plan(prompt:)` writes a plan before drawing.
     public var think: Bool = true
+    /// Plans written at most per prompt: thinking checks each plan against the prompt and
+    /// writes another (the sampler going on) until one satisfies it; 1 keeps the first.
+    public var planAttempts: Int = 8
     /// Worker threads; 0 picks the number of online processors (at most 8).
     public var threads: Int = 0
 
     public init() {}
 
     public static let maxThreads = 256
+    public static let maxPlanAttempts = 64
     public static let maxCFGScale: Float = 100
 
     func validated() throws -> SessionParameters {
@@ -33,6 +37,9 @@ public struct SessionParameters: Equatable {
         guard threads >= 0, threads <= SessionParameters.maxThreads else {
             throw PonderError.invalidArgument("thread count \(threads) is out of range (0 to \(SessionParameters.maxThreads))")
         }
+        guard planAttempts >= 1, planAttempts <= SessionParameters.maxPlanAttempts else {
+            throw PonderError.invalidArgument("plan attempts \(planAttempts) is out of range (1 to \(SessionParameters.maxPlanAttempts))")
+        }
         var p = self
         if p.threads == 0 { p.threads = max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
         return p
@@ -48,6 +55,8 @@ public final class Session {
 
     public private(set) var prompt: Prompt?
     public private(set) var plan: Plan?
+    /// Plans written for the current prompt (1 when the first satisfied it; 0 without thinking).
+    public private(set) var planAttemptsUsed = 0
     /// Image codes generated so far, in raster order.
     public private(set) var codes: [Int32] = []
 
@@ -78,19 +87,33 @@ public final class Session {
     // MARK: Thinking
 
     /// Takes a prompt, checks it against the prompt language and, with thinking on, writes a
-    /// plan (returned). Starts a new image: tokens drawn before are discarded.
+    /// plan (returned): up to `planAttempts` plans, until one satisfies the prompt (else the
+    /// last). Starts a new image: tokens drawn before are discarded.
     @discardableResult
     public func plan(prompt text: String) throws -> Plan? {
         let prompt = try Prompt(text)
         let promptTokens = try model.tokens(prompt)
         self.prompt = prompt
         plan = nil
+        planAttemptsUsed = 0
         resetDrawing()
         guard parameters.think else { return nil }
 
-        let vocab = model.vocabulary
-        try feed(0, [vocab.bos] + promptTokens + [vocab.think])
+        let prefix = [model.vocabulary.bos] + promptTokens + [model.vocabulary.think]
         sampler.rng = RandomSource(seed: parameters.seed ^ Session.thinkStream)
+        for attempt in 1...parameters.planAttempts {
+            try feed(0, prefix)  // back to the end of the prompt; the sampler's stream goes on
+            let written = try writePlan()
+            plan = written
+            planAttemptsUsed = attempt
+            if written.satisfies(prompt) { break }
+        }
+        return plan
+    }
+
+    /// Samples one plan after the prompt, each word constrained by the plan grammar.
+    private func writePlan() throws -> Plan {
+        let vocab = model.vocabulary
         var grammar = PlanGrammar()
         var candidates: [Int32] = []
         while true {
@@ -110,8 +133,7 @@ public final class Session {
             try grammar.accept(word: vocab.words[Int(token)])
             try state.append(0, [token])
         }
-        plan = grammar.plan
-        return plan
+        return grammar.plan
     }
 
     /// Replaces the plan with one the caller wrote or edited (text form of docs/plan.md).

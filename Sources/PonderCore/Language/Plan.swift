@@ -222,3 +222,44 @@ public struct PlanGrammar {
         return v < World.canvas ? v : nil
     }
 }
+
+extension Plan {
+    /// Whether this layout alone is correct for `prompt` (shared/world.md, "When an image is
+    /// correct for a prompt", with the plan's exact sizes and centres as the found objects):
+    /// its objects match the prompt's one to one with the asked shapes, colours, size classes
+    /// and regions, every relation holds, and the background is the asked one. The same rule
+    /// as `scene_satisfies` in training/ponder_train/world.py (tested against each other).
+    public func satisfies(_ prompt: Prompt) -> Bool {
+        if let bg = prompt.background, bg != background { return false }
+        let n = objects.count
+        guard n == prompt.objects.count else { return false }
+        func fits(_ want: Prompt.Object, _ o: Object) -> Bool {
+            guard o.shape == want.shape else { return false }
+            if let c = want.colour, c != o.colour { return false }
+            if let s = want.size, s != o.size { return false }
+            if let r = want.region {
+                let cell = World.regions[r]
+                if World.third(Double(o.x)) != cell.column || World.third(Double(o.y)) != cell.row { return false }
+            }
+            return true
+        }
+        // Depth-first over assignments (at most 4! = 24): prompt object i ↦ plan object match[i].
+        var match = [Int](repeating: -1, count: n), used = [Bool](repeating: false, count: n)
+        func assign(_ i: Int) -> Bool {
+            if i == n {
+                return prompt.relations.allSatisfy { r in
+                    let a = objects[match[r.subject]], b = objects[match[r.target]]
+                    return World.holds(r.relation, ax: Double(a.x), ay: Double(a.y), bx: Double(b.x), by: Double(b.y))
+                }
+            }
+            for j in 0..<n where !used[j] && fits(prompt.objects[i], objects[j]) {
+                used[j] = true
+                match[i] = j
+                if assign(i + 1) { return true }
+                used[j] = false
+            }
+            return false
+        }
+        return assign(0)
+    }
+}

@@ -46,7 +46,7 @@ class _SessionParams(C.Structure):
     _fields_ = [
         ("seed", C.c_uint64), ("temperature", C.c_float), ("top_k", C.c_int32),
         ("top_p", C.c_float), ("cfg_scale", C.c_float), ("think", C.c_int32),
-        ("n_threads", C.c_int32),
+        ("n_threads", C.c_int32), ("plan_attempts", C.c_int32),
     ]
 
 
@@ -154,7 +154,8 @@ class Session:
 
     def __init__(self, model: "Model", *, seed: int = 0, temperature: Optional[float] = None,
                  top_k: Optional[int] = None, top_p: Optional[float] = None,
-                 cfg: Optional[float] = None, think: bool = True, threads: int = 0):
+                 cfg: Optional[float] = None, think: bool = True, threads: int = 0,
+                 plan_attempts: Optional[int] = None):
         lib = _load()
         self._model = model  # keeps the model alive as long as the session
         p = lib.ponder_session_default_params()
@@ -171,6 +172,8 @@ class Session:
             p.cfg_scale = cfg
         p.think = 1 if think else 0
         p.n_threads = threads
+        if plan_attempts is not None:
+            p.plan_attempts = plan_attempts
         h = C.c_void_p()
         _check(lib.ponder_session_create(model._handle, C.byref(p), C.byref(h)))
         self._handle = h

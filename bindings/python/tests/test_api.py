@@ -159,6 +159,8 @@ def test_wrong_call_order(model):
     (dict(cfg=1000.0), "cfg_scale"),
     (dict(threads=100000), "thread"),
     (dict(threads=-2), "thread"),
+    (dict(plan_attempts=0), "plan attempts"),
+    (dict(plan_attempts=65), "plan attempts"),
 ])
 def test_out_of_range_parameters(model, kwargs, word):
     with pytest.raises(PonderError) as e:

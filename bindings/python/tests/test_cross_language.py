@@ -1,5 +1,8 @@
 """One prompt language and one plan format, two implementations: the engine (Swift) and the
 training code (Python) must accept and reject the same texts."""
+import json
+from pathlib import Path
+
 import numpy as np
 
 from ponder import PonderError
@@ -91,3 +94,68 @@ def test_plan_parsers_agree(model):
             assert engine == py, t
             accepted += py
     assert 100 < accepted < len(texts) - 100  # both kinds were tried
+
+
+# ---- Whether a plan satisfies a prompt: one rule, two implementations ---------------------
+# Python's scene_satisfies and Swift's Plan.satisfies (which the engine uses to check its own
+# plans) are compared through a committed fixture: this test checks that the fixture holds
+# Python's answers, PlanSatisfactionTests.swift that Swift gives the same ones.
+
+FIXTURE = Path(__file__).resolve().parents[3] / "Tests" / "PonderCoreTests" / "Fixtures" / "plan-satisfies.jsonl"
+
+
+def satisfaction_cases():
+    """Sampled prompts with a plan solving each, and variations that may break it: an object
+    moved, recoloured, resized or dropped, two objects' places swapped, another background."""
+    import copy
+    from ponder_train.sampler import solve_scene
+    from ponder_train.world import (BACKGROUNDS, COLOURS, SIZE_PX, Obj, plan_text, scene_satisfies,
+                                    valid_scene)
+    rng = np.random.default_rng(11)
+    cases = []
+    for category in CATEGORIES + ["any"]:
+        for _ in range(30):
+            text = sample_prompt(rng, category)
+            prompt = parse_prompt(text)
+            scene = solve_scene(prompt, rng)
+            if scene is None:
+                continue
+            variants = [scene]
+            for _ in range(4):
+                v = copy.deepcopy(scene)
+                k = int(rng.integers(len(v.objects)))
+                o = v.objects[k]
+                change = int(rng.integers(6))
+                if change == 0:
+                    o.cx, o.cy = int(rng.integers(10, 118)), int(rng.integers(10, 118))
+                elif change == 1:
+                    o.colour = int(rng.integers(len(COLOURS)))
+                elif change == 2:
+                    o.size = SIZE_PX[int(rng.integers(len(SIZE_PX)))]
+                elif change == 3 and len(v.objects) > 1:
+                    v.objects.pop(k)
+                elif change == 4 and len(v.objects) > 1:
+                    j = (k + 1) % len(v.objects)
+                    o.cx, o.cy, v.objects[j].cx, v.objects[j].cy = v.objects[j].cx, v.objects[j].cy, o.cx, o.cy
+                else:
+                    v.background = int(rng.integers(len(BACKGROUNDS)))
+                if valid_scene(v):
+                    variants.append(v)
+            for v in variants:
+                cases.append({"prompt": text, "plan": plan_text(v), "satisfies": scene_satisfies(v, prompt)})
+    return cases
+
+
+def test_plan_satisfaction_fixture_holds_pythons_answers():
+    cases = satisfaction_cases()
+    committed = [json.loads(line) for line in FIXTURE.read_text().splitlines()]
+    assert committed == cases, f"regenerate with: python {Path(__file__).name} --write-fixture"
+    both = sum(c["satisfies"] for c in cases)
+    assert 0.3 * len(cases) < both < 0.8 * len(cases)  # both answers are exercised
+
+
+if __name__ == "__main__":
+    import sys
+    if "--write-fixture" in sys.argv:
+        FIXTURE.write_text("".join(json.dumps(c) + "\n" for c in satisfaction_cases()))
+        print(f"wrote {FIXTURE}")

@@ -15,3 +15,21 @@ def test_default_model_thinks_and_draws(tmp_path):
     assert len(set(img.codes)) > 1
     img.save(tmp_path / "x.png")
     assert (tmp_path / "x.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_thinking_checks_its_plans_against_the_prompt():
+    # The same seeds with one plan and with up to eight: the first sample is the same, so a
+    # first plan that satisfies its prompt is kept as is; the others are written again.
+    import numpy as np
+    from ponder_train.sampler import sample_prompt
+    from ponder_train.world import parse_prompt, scene_satisfies
+    model = ponder.Model()
+    rng = np.random.default_rng(5)
+    prompts = [sample_prompt(rng, "complex") for _ in range(20)]
+    first = [model.plan(p, seed=i, plan_attempts=1) for i, p in enumerate(prompts)]
+    checked = [model.plan(p, seed=i) for i, p in enumerate(prompts)]  # the default: 8
+    ok = lambda plan, p: scene_satisfies(parse_plan(plan), parse_prompt(p))
+    for p, a, b in zip(prompts, first, checked):
+        if ok(a, p):
+            assert a == b
+    assert sum(ok(b, p) for p, b in zip(prompts, checked)) > sum(ok(a, p) for p, a in zip(prompts, first))
