@@ -138,7 +138,9 @@ const char *ponder_session_last_error(const ponder_session *session);
 
 /* ---- Thinking ------------------------------------------------------------------------ */
 
-/* Sets the prompt and, if the session thinks, writes the plan (the thinking phase).
+/* Sets the prompt and, if the session thinks, writes the plan (the thinking phase): each plan
+ * written is checked against the prompt, and another written until one satisfies it, up to
+ * params.plan_attempts (docs/plan.md, "Checked thinking").
  * The prompt must be in the prompt language of the Shapes world; an error names the bad
  * word. Starts a new image (tokens drawn before are discarded). session, prompt: non-NULL. */
 ponder_status ponder_plan(ponder_session *session, const char *prompt);
