@@ -235,12 +235,13 @@ final class TransformerState {
 
         for (l, layer) in w.layers.enumerated() {
             layer.attnNorm.withUnsafeBufferPointer { nw in
-                for b in 0..<n { Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
+                forEachItem(n) { b in Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
             matmul((layer.wq, q), (layer.wk, k), (layer.wv, v), xb, n)
 
             // Rotary embedding on interleaved pairs, then store keys and values in the cache.
-            for (b, item) in pending.enumerated() {
+            forEachItem(n) { b in
+                let item = pending[b]
                 rope(q + b * d, heads: hp.heads, pos: item.pos)
                 rope(k + b * kvDim, heads: hp.kvHeads, pos: item.pos)
                 let cache = caches[item.seq]
@@ -263,23 +264,15 @@ final class TransformerState {
                 }
             }
             matmul(layer.wo, xb, n, q)
-            for i in 0..<(n * d) { x[i] += q[i] }
+            forEachItem(n) { b in for i in (b * d)..<((b + 1) * d) { x[i] += q[i] } }
 
             layer.ffnNorm.withUnsafeBufferPointer { nw in
-                for b in 0..<n { Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
+                forEachItem(n) { b in Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
             matmul((layer.gate, hb), (layer.up, hb2), nil, xb, n)
-            // One expf per value: for a prefill batch worth splitting (element-wise, so the
-            // split changes no result).
-            if n >= 4 {
-                pool.parallelFor(n) { range in
-                    for i in (range.lowerBound * ffn)..<(range.upperBound * ffn) { hb[i] = Kernels.silu(hb[i]) * hb2[i] }
-                }
-            } else {
-                for i in 0..<(n * ffn) { hb[i] = Kernels.silu(hb[i]) * hb2[i] }
-            }
+            forEachItem(n) { b in for i in (b * ffn)..<((b + 1) * ffn) { hb[i] = Kernels.silu(hb[i]) * hb2[i] } }
             matmul(layer.down, hb, n, q)
-            for i in 0..<(n * d) { x[i] += q[i] }
+            forEachItem(n) { b in for i in (b * d)..<((b + 1) * d) { x[i] += q[i] } }
         }
 
         // Logits only for the last item of each sequence in the batch.
@@ -295,6 +288,17 @@ final class TransformerState {
         } else {
             let only = has0 ? 0 : 1
             matmul(w.output, xb + only * d, 1, logits + only * hp.vocabSize)
+        }
+    }
+
+    /// Runs body(b) for every batch item: across the pool for a prefill-sized batch, inline for
+    /// decoding's one or two items, where a handoff would cost more than the work. The items
+    /// are independent, so the split changes no result.
+    private func forEachItem(_ n: Int, _ body: (Int) -> Void) {
+        if n >= 4 {
+            pool.parallelFor(n) { range in for b in range { body(b) } }
+        } else {
+            for b in 0..<n { body(b) }
         }
     }
 
