@@ -367,21 +367,6 @@ PK_AVX2 static void attend_avx2(const float *q, const float *keys, const float *
         m = fmaxf(m, scores[t]);
     }
     float inv = exp_weights(scores, n, m);
-    if (hd % 8 == 0 && hd <= 64) {
-        // The weighted sum kept in registers across positions (heads of up to 64 values):
-        // the same fused multiply-adds in the same order as below, without storing and
-        // reloading `out` for every position.
-        __m256 o[8];
-        const int regs = hd / 8;
-        for (int j = 0; j < regs; j++) o[j] = _mm256_setzero_ps();
-        for (int t = 0; t < n; t++) {
-            const float *v = values + (size_t)t * stride;
-            __m256 a = _mm256_set1_ps(scores[t] * inv);
-            for (int j = 0; j < regs; j++) o[j] = _mm256_fmadd_ps(a, _mm256_loadu_ps(v + 8 * j), o[j]);
-        }
-        for (int j = 0; j < regs; j++) _mm256_storeu_ps(out + 8 * j, o[j]);
-        return;
-    }
     memset(out, 0, (size_t)hd * sizeof(float));
     for (int t = 0; t < n; t++) {
         const float *v = values + (size_t)t * stride;
