@@ -166,9 +166,7 @@ PK_AVX2 static void quantize_q8_avx2(const float *x, pk_block_q8 *out, int n) {
 }
 
 // AVX-512 with VNNI: two blocks per 512-bit register, one vpdpbusd for their products.
-#ifndef PK_TILE_ROWS
 #define PK_TILE_ROWS 4
-#endif
 #define PK_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,avx512vnni,avx2,fma,f16c")))
 
 PK_AVX512 static inline __m512i two_blocks(const uint8_t *a, const uint8_t *b) {
@@ -273,7 +271,7 @@ PK_AVX512 static void matmul_q8_avx512(const uint8_t *w, size_t row_bytes, int b
                                        int batch, float *out, int out_stride, int r0, int r1) {
     int tiled = r0 + (r1 - r0) / PK_TILE_ROWS * PK_TILE_ROWS;
     // The vectors are prepared once per call, in chunks that fit a 16 KB stack buffer, when a
-    // chunk holds at least a tile's four vectors (rows of up to 1,024 values); longer rows
+    // chunk holds at least a tile's four vectors (rows of up to 2,048 values); longer rows
     // build them in registers per tile instead.
     _Alignas(64) uint8_t prep[16384];
     int chunk = blocks >= 2 ? (int)(sizeof prep / ((size_t)(blocks / 2) * 128)) / 4 * 4 : 0;

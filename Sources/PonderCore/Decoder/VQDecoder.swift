@@ -151,7 +151,7 @@ final class VQDecoder: @unchecked Sendable {
                                         1, wp + r.lowerBound * kk, Int32(kk), cols, Int32(rows * w),
                                         0, out + r.lowerBound * h * w, Int32(h * w))
                         }
-                        if let pool, pool.count > 1, cout >= 8 { pool.parallelFor(cout, channels) } else { channels(0..<cout) }
+                        if let pool, cout >= 8 { pool.parallelFor(cout, channels) } else { channels(0..<cout) }
                     }
                     y0 += rows
                 }

@@ -83,12 +83,12 @@ public final class GGUFFile: @unchecked Sendable {
     public let tensorOrder: [String]
     public let base: UnsafeRawPointer
     public let size: Int
-    private let mapping: UnsafeMutableRawPointer?
-    private var ownedCopy: UnsafeMutableRawPointer? = nil
+    /// How the bytes are held, so deinit knows how to release them.
+    private enum Storage { case mapped, copied }
+    private let storage: Storage
 
     /// Opens and validates `path`. Throws `PonderError` (.io or .badModel).
-    public init(path: String) throws {
-        self.path = path
+    public convenience init(path: String) throws {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw PonderError(.io, "cannot open model file '\(path)': \(String(cString: strerror(errno)))")
@@ -102,51 +102,53 @@ public final class GGUFFile: @unchecked Sendable {
             throw PonderError(.io, "model path '\(path)' is not a regular file")
         }
         let size = Int(st.st_size)
-        guard size >= 24 else {
-            throw PonderError.badModel("'\(path)' is too small to be a GGUF file (\(size) bytes)")
-        }
+        try GGUFFile.checkSize(size, path)
         guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
             throw PonderError(.io, "cannot memory-map '\(path)'")
         }
-        do {
-            let parsed = try GGUFFile.parse(UnsafeRawBufferPointer(start: map, count: size))
-            self.metadata = parsed.metadata
-            self.tensors = parsed.tensors
-            self.tensorOrder = parsed.order
-        } catch {
-            munmap(map, size)
-            throw error
-        }
-        self.mapping = map
-        self.ownedCopy = nil
-        self.base = UnsafeRawPointer(map)
-        self.size = size
+        try self.init(path: path, memory: map, size: size, storage: .mapped)
     }
 
     /// Parses and keeps a copy of GGUF bytes held in memory, for callers that have no file
     /// (the fuzzer's model target, tests). `path` only names the source in messages.
-    public init(bytes: UnsafeRawBufferPointer, path: String = "<memory>") throws {
-        self.path = path
-        guard bytes.count >= 24 else {
-            throw PonderError.badModel("'\(path)' is too small to be a GGUF file (\(bytes.count) bytes)")
-        }
+    public convenience init(bytes: UnsafeRawBufferPointer, path: String = "<memory>") throws {
+        try GGUFFile.checkSize(bytes.count, path)
         guard let copy = malloc(bytes.count) else {
             throw PonderError(.outOfMemory, "cannot allocate \(bytes.count) bytes for a model")
         }
         copy.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        try self.init(path: path, memory: copy, size: bytes.count, storage: .copied)
+    }
+
+    /// Parses `size` bytes at `memory`, which it owns from here on: released by deinit, or
+    /// here when they do not parse.
+    private init(path: String, memory: UnsafeMutableRawPointer, size: Int, storage: Storage) throws {
+        self.path = path
+        self.base = UnsafeRawPointer(memory)
+        self.size = size
+        self.storage = storage
         do {
-            let parsed = try GGUFFile.parse(UnsafeRawBufferPointer(start: copy, count: bytes.count))
+            let parsed = try GGUFFile.parse(UnsafeRawBufferPointer(start: memory, count: size))
             self.metadata = parsed.metadata
             self.tensors = parsed.tensors
             self.tensorOrder = parsed.order
         } catch {
-            free(copy)
+            GGUFFile.release(memory, size, storage)
             throw error
         }
-        self.mapping = nil
-        self.ownedCopy = copy
-        self.base = UnsafeRawPointer(copy)
-        self.size = bytes.count
+    }
+
+    private static func checkSize(_ size: Int, _ path: String) throws {
+        guard size >= 24 else {
+            throw PonderError.badModel("'\(path)' is too small to be a GGUF file (\(size) bytes)")
+        }
+    }
+
+    private static func release(_ memory: UnsafeMutableRawPointer, _ size: Int, _ storage: Storage) {
+        switch storage {
+        case .mapped: munmap(memory, size)
+        case .copied: free(memory)
+        }
     }
 
     /// Parses GGUF bytes held in memory without keeping them. Used by the fuzzer's reader
@@ -156,8 +158,7 @@ public final class GGUFFile: @unchecked Sendable {
     }
 
     deinit {
-        if let mapping { munmap(mapping, size) }
-        free(ownedCopy)
+        GGUFFile.release(UnsafeMutableRawPointer(mutating: base), size, storage)
     }
 
     public func tensor(_ name: String) -> Tensor? { tensors[name] }

@@ -237,7 +237,7 @@ final class TransformerState {
             layer.attnNorm.withUnsafeBufferPointer { nw in
                 forEachItem(n) { b in Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
-            matmul((layer.wq, q), (layer.wk, k), (layer.wv, v), xb, n)
+            matmul((layer.wq, q), (layer.wk, k), (layer.wv, v), input: xb, n)
 
             // Rotary embedding on interleaved pairs, then store keys and values in the cache.
             forEachItem(n) { b in
@@ -263,16 +263,16 @@ final class TransformerState {
                               Int32(hd), scale, att + job * ctx, xb + b * d + h * hd)
                 }
             }
-            matmul(layer.wo, xb, n, q)
-            forEachItem(n) { b in for i in (b * d)..<((b + 1) * d) { x[i] += q[i] } }
+            matmul((layer.wo, q), input: xb, n)
+            addResidual(n)
 
             layer.ffnNorm.withUnsafeBufferPointer { nw in
                 forEachItem(n) { b in Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
-            matmul((layer.gate, hb), (layer.up, hb2), nil, xb, n)
+            matmul((layer.gate, hb), (layer.up, hb2), input: xb, n)
             forEachItem(n) { b in for i in (b * ffn)..<((b + 1) * ffn) { hb[i] = Kernels.silu(hb[i]) * hb2[i] } }
-            matmul(layer.down, hb, n, q)
-            forEachItem(n) { b in for i in (b * d)..<((b + 1) * d) { x[i] += q[i] } }
+            matmul((layer.down, q), input: hb, n)
+            addResidual(n)
         }
 
         // Logits only for the last item of each sequence in the batch.
@@ -284,10 +284,10 @@ final class TransformerState {
         }
         let has0 = pending.contains { $0.seq == 0 }, has1 = pending.contains { $0.seq == 1 }
         if has0 && has1 {
-            matmul(w.output, xb, 2, logits)
+            matmul((w.output, logits), input: xb, 2)
         } else {
             let only = has0 ? 0 : 1
-            matmul(w.output, xb + only * d, 1, logits + only * hp.vocabSize)
+            matmul((w.output, logits + only * hp.vocabSize), input: xb + only * d, 1)
         }
     }
 
@@ -302,32 +302,31 @@ final class TransformerState {
         }
     }
 
-    private func matmul(_ m: Matrix, _ input: UnsafePointer<Float>, _ batch: Int, _ out: UnsafeMutablePointer<Float>) {
-        m.quantize(input, batch: batch, into: xq)
-        let xq = UnsafePointer(self.xq)
-        pool.parallelFor(m.rows) { range in
-            m.multiply(xq, batch: batch, into: out, rows: range)
-        }
-    }
-
-    /// Two or three matrices of the same input (q, k and v; gate and up) as one job over all
-    /// their rows: one quantization of the input and one handoff to the workers instead of
-    /// one per matrix. Each output is computed exactly as the single matmul computes it.
-    private func matmul(_ a: (Matrix, UnsafeMutablePointer<Float>), _ b: (Matrix, UnsafeMutablePointer<Float>),
-                        _ c: (Matrix, UnsafeMutablePointer<Float>)?, _ input: UnsafePointer<Float>, _ batch: Int) {
+    /// out = m · input for the batch, for one matrix or for two or three of the same input
+    /// (q, k and v; gate and up) as one job over all their rows: one quantization of the input
+    /// and one handoff to the workers instead of one per matrix. Each output is computed the
+    /// same way whichever matrices share the job and whichever rows a thread gets.
+    private func matmul(_ a: (Matrix, UnsafeMutablePointer<Float>), _ b: (Matrix, UnsafeMutablePointer<Float>)? = nil,
+                        _ c: (Matrix, UnsafeMutablePointer<Float>)? = nil, input: UnsafePointer<Float>, _ batch: Int) {
         // The loader gives all of them the input's width, so one quantization serves them all.
         a.0.quantize(input, batch: batch, into: xq)
         let xq = UnsafePointer(self.xq)
-        let na = a.0.rows, nb = b.0.rows
+        let na = a.0.rows, nb = b?.0.rows ?? 0
         pool.parallelFor(na + nb + (c?.0.rows ?? 0)) { range in
             func part(_ m: Matrix, _ out: UnsafeMutablePointer<Float>, from start: Int) {
                 let lo = max(range.lowerBound, start) - start, hi = min(range.upperBound, start + m.rows) - start
                 if lo < hi { m.multiply(xq, batch: batch, into: out, rows: lo..<hi) }
             }
             part(a.0, a.1, from: 0)
-            part(b.0, b.1, from: na)
+            if let b { part(b.0, b.1, from: na) }
             if let c { part(c.0, c.1, from: na + nb) }
         }
+    }
+
+    /// The residual connection: x += q for every item of the batch.
+    private func addResidual(_ n: Int) {
+        let d = hp.dim
+        forEachItem(n) { b in for i in (b * d)..<((b + 1) * d) { x[i] += q[i] } }
     }
 
     private func rope(_ vec: UnsafeMutablePointer<Float>, heads: Int, pos: Int) {
