@@ -18,7 +18,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ponder_train.data import example_chunks, make_examples  # noqa: E402
+from ponder_train.data import example_chunks, folder_chunks, make_examples  # noqa: E402
 from ponder_train.model import Config  # noqa: E402
 from ponder_train.schedule import RunLength, warmup_cosine  # noqa: E402
 from ponder_train.tokenizer import VQAutoencoder, reconstruction_loss  # noqa: E402
@@ -37,6 +37,9 @@ def main():
     ap.add_argument("--max-minutes", type=float, default=0, help="stop after this long (the LR decays over it)")
     ap.add_argument("--validate-every", type=int, default=500)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--render-dir", help="read the images from chunks rendered there with --seed "
+                    "(python -m ponder_train.data) instead of rendering them")
+    ap.add_argument("--outline-weight", type=float, default=0.0, help="extra loss weight on object outlines")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--bf16", type=int, default=-1, help="bf16 autocast (default: on CUDA only)")
     args = ap.parse_args()
@@ -54,7 +57,9 @@ def main():
     t0 = time.time()
     images, codes = [], []
     with torch.no_grad():
-        for chunk, _, _ in example_chunks(args.data, args.seed):
+        chunks = (folder_chunks(args.data, args.seed, args.render_dir) if args.render_dir
+                  else example_chunks(args.data, args.seed))
+        for chunk, _, _ in chunks:
             x = torch.from_numpy(chunk).to(dev)
             images.append(x)
             codes.append(base.encode(x))
@@ -76,7 +81,7 @@ def main():
         if not fresh:
             model.decoder.load_state_dict(base.decoder.state_dict())
         params = [p for p in model.decoder.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0)
+        opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.0, fused=dev.type == "cuda")
         name = "tokenizer-w" + "-".join(map(str, w)) + ".pt"
         runs.append(dict(model=model, opt=opt, lr=args.lr if fresh else args.lr / 4, fresh=fresh,
                          path=os.path.join(args.out, name), best=-1.0, widths=w))
@@ -115,7 +120,7 @@ def main():
             d = r["model"].train().decoder
             with torch.autocast(**amp):
                 out, logits = d.decode_with_logits(d.codebook[z].permute(0, 3, 1, 2))
-            loss = reconstruction_loss(out.float(), logits.float(), x)
+            loss = reconstruction_loss(out.float(), logits.float(), x, args.outline_weight)
             r["opt"].zero_grad(set_to_none=True)
             loss.backward()
             r["opt"].step()

@@ -32,7 +32,9 @@ def main():
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--data", type=int, default=20000, help="distinct training images")
-    ap.add_argument("--widths", default="64,48,32,16")
+    ap.add_argument("--widths", default="64,48,32,16", help="decoder widths, from the grid up")
+    ap.add_argument("--encoder-widths", help="encoder widths, from the image down (default: the decoder's, reversed)")
+    ap.add_argument("--outline-weight", type=float, default=0.0, help="extra loss weight on object outlines")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--save-every", type=int, default=250)
@@ -54,9 +56,10 @@ def main():
     images = torch.from_numpy(images).to(dev)
     val = torch.from_numpy(val)
 
-    c = Config(codebook_size=1024, codebook_dim=len(LEVELS), decoder_widths=[int(w) for w in args.widths.split(",")])
+    c = Config(codebook_size=1024, codebook_dim=len(LEVELS), decoder_widths=[int(w) for w in args.widths.split(",")],
+               encoder_widths=[int(w) for w in args.encoder_widths.split(",")] if args.encoder_widths else None)
     model = VQAutoencoder(c).to(dev)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0, fused=dev.type == "cuda")
     step = checkpoint.resume(args.out, model, opt, dev)
 
     def validate_and_save():
@@ -80,7 +83,7 @@ def main():
         with torch.autocast(**amp):
             out, codes, _, z, logits = model(x, with_logits=True)
         out, logits = out.float(), logits.float()
-        loss = reconstruction_loss(out, logits, x)
+        loss = reconstruction_loss(out, logits, x, args.outline_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
