@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The run that made the shipped model: one CUDA GPU (an H200 here), about 9 minutes.
+# The next full run, prepared for one CUDA GPU (an H200 here): about 9 minutes.
 #   training/run_gpu.sh OUT_DIR
+# (The commands that made the shipped model, with their sizes, are in training/README.md.)
 # The transformer's 400,000 examples render in the background (14 processes) while the
 # tokenizer trains; then the transformer trains on the tokenizer's codes while the
 # tokenizer's decoder goes on learning on the same frozen codes. Every stage stops on its
@@ -9,8 +10,8 @@
 set -euo pipefail
 export PRERENDER=${PRERENDER:-1} RENDER_WORKERS=${RENDER_WORKERS:-14} SEED=${SEED:-1}
 export TOK_DATA=${TOK_DATA:-80000} TOK_BATCH=${TOK_BATCH:-256} TOK_STEPS=${TOK_STEPS:-100000}
-export TOK_MINUTES=${TOK_MINUTES:-3.3} WIDTHS=${WIDTHS:-128,96,64,48} ENC_WIDTHS=${ENC_WIDTHS:-64,128,192,256}
-export OUTLINE=${OUTLINE:-30} DEC_MINUTES=${DEC_MINUTES:-3.5} DEC_DATA=${DEC_DATA:-120000}
+export TOK_MINUTES=${TOK_MINUTES:-3.3} TOK_LR=${TOK_LR:-7e-4} TOK_CLIP=${TOK_CLIP:-1} WIDTHS=${WIDTHS:-128,96,64,48} ENC_WIDTHS=${ENC_WIDTHS-64,128,192,256}
+export OUTLINE=${OUTLINE:-30} DEC_MINUTES=${DEC_MINUTES-3.5} DEC_DATA=${DEC_DATA:-120000}
 export EXAMPLES=${EXAMPLES:-400000} BATCH=${BATCH:-256} STEPS=${STEPS:-1000000} MAX_MINUTES=${MAX_MINUTES:-3.7}
 export LR=${LR:-2e-3} DIM=${DIM:-256} LAYERS=${LAYERS:-8} HEADS=${HEADS:-8} FFN=${FFN:-768}
 exec "$(dirname "$0")/run_all.sh" "${1:?usage: training/run_gpu.sh OUT_DIR}" "${DEVICE:-cuda}"

@@ -38,6 +38,9 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--save-every", type=int, default=250)
+    ap.add_argument("--best", help="also write the weights alone here whenever validation PSNR is the best yet "
+                    "(default: OUT with -best before .pt)")
+    ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping (0: none)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--max-minutes", type=float, default=0, help="stop after this long (the LR decays over it)")
     ap.add_argument("--bf16", type=int, default=-1, help="bf16 autocast (default: on CUDA only)")
@@ -61,14 +64,26 @@ def main():
     model = VQAutoencoder(c).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0, fused=dev.type == "cuda")
     step = checkpoint.resume(args.out, model, opt, dev)
+    best_path = args.best or args.out.removesuffix(".pt") + "-best.pt"
+    best = torch.load(best_path, map_location="cpu")["validation_psnr"] if step and os.path.exists(best_path) else -1.0
 
     def validate_and_save():
+        nonlocal best
         model.eval()
         with torch.no_grad():
             rec = model.decode(model.encode(val.to(dev)))
             rec8 = torch.round((rec + 1) * 127.5).clamp(0, 255).permute(0, 2, 3, 1).cpu()
-        print(f"step {step} validation PSNR {psnr(rec8, val):.2f} dB", flush=True)
+        p = psnr(rec8, val)
+        print(f"step {step} validation PSNR {p:.2f} dB", flush=True)
         checkpoint.save(args.out, model, opt, step, c, args)
+        # A run can collapse late (every code at once, after which the saturated quantizer
+        # passes no gradient): the best weights are kept apart.
+        if p > best:
+            best = p
+            os.makedirs(os.path.dirname(os.path.abspath(best_path)), exist_ok=True)
+            torch.save({"model": model.state_dict(), "step": step, "config": c.__dict__, "args": vars(args),
+                        "validation_psnr": p}, best_path + ".tmp")
+            os.replace(best_path + ".tmp", best_path)
 
     gen = torch.Generator().manual_seed(args.seed * 7919 + step)
     t0 = time.time()
@@ -86,6 +101,8 @@ def main():
         loss = reconstruction_loss(out, logits, x, args.outline_weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if args.clip:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
         opt.step()
         step += 1
         if step % 50 == 0 or step == args.steps:

@@ -17,6 +17,7 @@ def resume(path, model, opt, device) -> int:
 
 def save(path, model, opt, step, config, args):
     """Writes atomically (a stop mid-write leaves the previous checkpoint intact)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
     torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
                 "config": config.__dict__, "args": vars(args)}, tmp)
