@@ -46,11 +46,11 @@ def prompt_set(seed: int, per_category: int):
 def _generate(job):
     """Runs in a worker process: draws a list of (index, prompt, seed, think) through libponder."""
     import ponder
-    model_path, items, threads = job
+    model_path, items, threads, *options = job  # options: generate()'s keywords, if any
     model = ponder.Model(model_path)
     out = []
     for index, text, seed, think in items:
-        img = model.generate(text, seed=seed, think=think, threads=threads)
+        img = model.generate(text, seed=seed, think=think, threads=threads, **(options[0] if options else {}))
         rgb = np.frombuffer(img.rgb, np.uint8).reshape(img.height, img.width, 3)
         out.append((index, seed, think, rgb, img.plan))
     return out

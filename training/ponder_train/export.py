@@ -162,8 +162,9 @@ def load_model(path: str):
     return t.eval(), vocab, float(v("sampling.cfg_scale"))
 
 
-def relink(model_path: str, tokenizer_path: str, out: str):
-    """Writes `out`: the model file's transformer with the tokenizer checkpoint's decoder."""
+def relink(model_path: str, tokenizer_path: str, out: str, cfg_scale: float | None = None):
+    """Writes `out`: the model file's transformer with the tokenizer checkpoint's decoder (and,
+    if given, another default guidance scale)."""
     from .tokenizer import VQAutoencoder
     t, vocab, cfg = load_model(model_path)
     ck = torch.load(tokenizer_path, map_location="cpu")
@@ -172,7 +173,7 @@ def relink(model_path: str, tokenizer_path: str, out: str):
     if tok.c.codebook_size != t.c.codebook_size:
         raise ValueError("the tokenizer's codebook is not the model's")
     t.c.codebook_dim, t.c.decoder_widths = tok.c.codebook_dim, tok.c.decoder_widths
-    export(t, tok.decoder.eval(), vocab, out, cfg_scale=cfg)
+    export(t, tok.decoder.eval(), vocab, out, cfg_scale=cfg if cfg_scale is None else cfg_scale)
 
 
 def main():
@@ -181,12 +182,13 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--relink", metavar="MODEL", help="rewrite MODEL with the decoder of --tokenizer")
     ap.add_argument("--tokenizer", help="tokenizer checkpoint (training/train_decoder.py writes them)")
+    ap.add_argument("--cfg-scale", type=float, help="with --relink: the default guidance scale to write")
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     if args.relink:
         if not args.tokenizer:
             ap.error("--relink needs --tokenizer")
-        relink(args.relink, args.tokenizer, args.out)
+        relink(args.relink, args.tokenizer, args.out, args.cfg_scale)
         print(f"wrote {args.out}: {args.relink}'s transformer with {args.tokenizer}'s decoder")
         return
     if not args.random:

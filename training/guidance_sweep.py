@@ -1,0 +1,55 @@
+"""Accuracy per category for several guidance scales (and top-p), on a validation prompt set
+drawn from another seed than the benchmark's, so that choosing a model's default scale
+does not tune it to the benchmark.
+
+    python training/guidance_sweep.py --model models/ponder-shapes-q8_0.gguf \
+        --cfg 2.0 --cfg 1.5 --seeds 1,2 --per-category 15 [--direct] [--top-p 0.9]
+"""
+import argparse
+import os
+import sys
+from collections import defaultdict
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from benchmark import _generate, prompt_set  # noqa: E402
+from ponder_train.evaluator import correct  # noqa: E402
+from ponder_train.world import parse_prompt  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--cfg", type=float, action="append", required=True, help="a guidance scale (repeatable)")
+    ap.add_argument("--top-p", type=float, default=1.0)
+    ap.add_argument("--seeds", default="1,2")
+    ap.add_argument("--per-category", type=int, default=15)
+    ap.add_argument("--prompt-seed", type=int, default=7, help="not the benchmark's (2026)")
+    ap.add_argument("--direct", action="store_true", help="draw without thinking")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    args = ap.parse_args()
+    prompts = prompt_set(args.prompt_seed, args.per_category)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    acc = defaultdict(list)
+    for cfg in args.cfg:
+        jobs = [(i, text, seed, not args.direct) for i, (_, text, _) in enumerate(prompts) for seed in seeds]
+        options = dict(cfg=cfg, top_p=args.top_p)
+        with ProcessPoolExecutor(args.workers) as ex:
+            parts = ex.map(_generate, [(args.model, jobs[k::args.workers], 1, options) for k in range(args.workers)])
+            for index, _, _, rgb, _ in (r for part in parts for r in part):
+                cat, text, _ = prompts[index]
+                ok = correct(rgb, parse_prompt(text))
+                acc[(cat, cfg)].append(ok)
+                acc[("overall", cfg)].append(ok)
+    print(f"{'direct' if args.direct else 'thinking'}, top-p {args.top_p}, seeds {args.seeds}, "
+          f"{args.per_category} prompts per category (prompt seed {args.prompt_seed})")
+    print("category     " + " ".join(f"cfg {c:<5}" for c in args.cfg))
+    for cat in sorted({c for c, _ in acc}, key=lambda c: (c == "overall", c)):
+        print(f"{cat:12s} " + " ".join(f"{np.mean(acc[(cat, c)]):<9.3f}" for c in args.cfg))
+
+
+if __name__ == "__main__":
+    main()
