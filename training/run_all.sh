@@ -2,7 +2,7 @@
 # The whole training run in one command: tokenizer, transformer, export.
 #   training/run_all.sh OUT_DIR [cpu|cuda]
 # Sizes come from the environment (defaults: a small CPU run; training/run_gpu.sh holds the
-# shipped model's):
+# next GPU run's; training/README.md the shipped model's):
 #   TOK_STEPS TOK_DATA TOK_BATCH TOK_MINUTES TOK_LR TOK_CLIP WIDTHS ENC_WIDTHS OUTLINE   the tokenizer
 #   DEC_MINUTES DEC_DATA   if set, the tokenizer's decoder goes on training on its frozen
 #                          codes while the transformer trains; the model gets the best one
