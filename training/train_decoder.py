@@ -18,6 +18,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ponder_train import checkpoint  # noqa: E402
 from ponder_train.data import example_chunks, folder_chunks, make_examples  # noqa: E402
 from ponder_train.model import Config  # noqa: E402
 from ponder_train.schedule import RunLength, warmup_cosine  # noqa: E402
@@ -97,9 +98,7 @@ def main():
             better = p > r["best"]
             if better:
                 r["best"] = p
-                torch.save({"model": m.state_dict(), "step": step, "config": m.c.__dict__, "args": vars(args),
-                            "validation_psnr": p}, r["path"] + ".tmp")
-                os.replace(r["path"] + ".tmp", r["path"])
+                checkpoint.save(r["path"], m, None, step, m.c, args, validation_psnr=p)
             print(f"step {step} {os.path.basename(r['path'])} validation PSNR {p:.2f} dB"
                   f"{' (saved)' if better else ''}", flush=True)
 

@@ -80,10 +80,7 @@ def main():
         # passes no gradient): the best weights are kept apart.
         if p > best:
             best = p
-            os.makedirs(os.path.dirname(os.path.abspath(best_path)), exist_ok=True)
-            torch.save({"model": model.state_dict(), "step": step, "config": c.__dict__, "args": vars(args),
-                        "validation_psnr": p}, best_path + ".tmp")
-            os.replace(best_path + ".tmp", best_path)
+            checkpoint.save(best_path, model, None, step, c, args, validation_psnr=p)
 
     gen = torch.Generator().manual_seed(args.seed * 7919 + step)
     t0 = time.time()

@@ -15,10 +15,13 @@ def resume(path, model, opt, device) -> int:
     return ck["step"]
 
 
-def save(path, model, opt, step, config, args):
-    """Writes atomically (a stop mid-write leaves the previous checkpoint intact)."""
+def save(path, model, opt, step, config, args, **extra):
+    """Writes atomically (a stop mid-write leaves the previous checkpoint intact). Without an
+    optimizer (opt=None), the weights alone: what a run keeps of its best step."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
-    torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step,
-                "config": config.__dict__, "args": vars(args)}, tmp)
+    state = {"model": model.state_dict(), "step": step, "config": config.__dict__, "args": vars(args), **extra}
+    if opt is not None:
+        state["opt"] = opt.state_dict()
+    torch.save(state, tmp)
     os.replace(tmp, path)
