@@ -135,6 +135,8 @@ def main():
     ap.add_argument("--tokenizer", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--export", help="write the Q8_0 GGUF here when training ends")
+    ap.add_argument("--init", help="start from this transformer checkpoint's weights (same sizes) with a fresh "
+                    "optimizer and LR schedule: to continue a finished run on new data (a checkpoint at --out wins)")
     ap.add_argument("--examples", type=int, default=60000)
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=32)
@@ -174,6 +176,8 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0}],
                             lr=args.lr, betas=(0.9, 0.95), fused=dev.type == "cuda")
     step = checkpoint.resume(args.out, model, opt, dev)
+    if step == 0 and args.init:
+        checkpoint.load_weights(args.init, model, dev)
 
     def save():
         checkpoint.save(args.out, model, opt, step, c, args)

@@ -113,7 +113,7 @@ def main():
         x = images[idx].permute(0, 3, 1, 2).float() / 127.5 - 1
         z = codes[idx]
         for r in runs:
-            lr = r["lr"] * warmup_cosine(step, progress, warmup=200 if r["fresh"] else 1, floor=0.1)
+            lr = r["lr"] * warmup_cosine(step, progress, warmup=200, floor=0.1)
             for g in r["opt"].param_groups:
                 g["lr"] = lr
             d = r["model"].train().decoder

@@ -15,6 +15,14 @@ def resume(path, model, opt, device) -> int:
     return ck["step"]
 
 
+def load_weights(path, model, device):
+    """Loads a checkpoint's weights alone (any float dtype: packed runs keep float16) into
+    `model`, which must have the same sizes."""
+    ck = torch.load(path, map_location=device)
+    model.load_state_dict(ck["model"])
+    print(f"weights from {path} (step {ck.get('step', '?')})", flush=True)
+
+
 def save(path, model, opt, step, config, args, **extra):
     """Writes atomically (a stop mid-write leaves the previous checkpoint intact). Without an
     optimizer (opt=None), the weights alone: what a run keeps of its best step."""
