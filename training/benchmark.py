@@ -70,6 +70,21 @@ def first_plan_validity(model_path, prompts, seeds):
     return ok
 
 
+def ceiling_correct(tok, prompts):
+    """The tokenizer ceiling: for each prompt, whether its ground-truth scene, encoded and
+    decoded by the tokenizer (PyTorch), is still correct for it."""
+    import torch
+    ok = []
+    with torch.no_grad():
+        for k in range(0, len(prompts), 64):
+            batch = prompts[k:k + 64]
+            imgs = torch.from_numpy(np.stack([render(s) for _, _, s in batch]))
+            rec = tok.decoder(tok.encode(imgs))
+            rec8 = torch.round((rec + 1) * 127.5).clamp(0, 255).permute(0, 2, 3, 1).to(torch.uint8).numpy()
+            ok += [correct(r, parse_prompt(t)) for r, (_, t, _) in zip(rec8, batch)]
+    return ok
+
+
 def describe_accuracy(model_path, tok, scenes):
     """The describe direction, through the library's raw evaluation (ponder_eval): for each
     ground-truth image, the greedy plan after <bos> <describe> CODES <think>. An image counts
@@ -161,15 +176,7 @@ def main():
         import torch
         from train import load_tokenizer
         tok, _ = load_tokenizer(args.tokenizer, torch.device("cpu"))
-        rec_ok = []
-        with torch.no_grad():
-            for k in range(0, len(prompts), 64):
-                batch = prompts[k:k + 64]
-                imgs = torch.from_numpy(np.stack([render(s) for _, _, s in batch]))
-                rec = tok.decoder(tok.encode(imgs))
-                rec8 = torch.round((rec + 1) * 127.5).clamp(0, 255).permute(0, 2, 3, 1).to(torch.uint8).numpy()
-                rec_ok += [correct(r, parse_prompt(t)) for r, (_, t, _) in zip(rec8, batch)]
-        ceiling = rec_ok
+        ceiling = ceiling_correct(tok, prompts)
         described = describe_accuracy(args.model, tok, [s for _, _, s in prompts[::max(1, len(prompts) // 200)]])
 
     first_plans = first_plan_validity(args.model, prompts, args.seeds)
