@@ -70,19 +70,23 @@ def first_plan_validity(model_path, prompts, seeds):
     return ok
 
 
-def ceiling_correct(tok, prompts):
-    """The tokenizer ceiling: for each prompt, whether its ground-truth scene, encoded and
-    decoded by the tokenizer (PyTorch), is still correct for it."""
+def reconstructions(tok, scenes):
+    """Each scene rendered, then encoded and decoded by the tokenizer (PyTorch): uint8 images."""
     import torch
-    ok = []
+    out = []
     with torch.no_grad():
-        for k in range(0, len(prompts), 64):
-            batch = prompts[k:k + 64]
-            imgs = torch.from_numpy(np.stack([render(s) for _, _, s in batch]))
+        for k in range(0, len(scenes), 64):
+            imgs = torch.from_numpy(np.stack([render(s) for s in scenes[k:k + 64]]))
             rec = tok.decoder(tok.encode(imgs))
-            rec8 = torch.round((rec + 1) * 127.5).clamp(0, 255).permute(0, 2, 3, 1).to(torch.uint8).numpy()
-            ok += [correct(r, parse_prompt(t)) for r, (_, t, _) in zip(rec8, batch)]
-    return ok
+            out += list(torch.round((rec + 1) * 127.5).clamp(0, 255).permute(0, 2, 3, 1).to(torch.uint8).numpy())
+    return out
+
+
+def ceiling_correct(tok, prompts):
+    """The tokenizer ceiling: for each prompt, whether its ground-truth scene through the
+    tokenizer is still correct for it."""
+    recs = reconstructions(tok, [s for _, _, s in prompts])
+    return [correct(r, parse_prompt(t)) for r, (_, t, _) in zip(recs, prompts)]
 
 
 def describe_accuracy(model_path, tok, scenes):

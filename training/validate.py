@@ -8,7 +8,9 @@ that the choice is not tuned to the benchmark.
 Per model file: describe (the greedy plan for a ground-truth image names the right
 objects) and the validity of the first plan per prompt and seed, both through libponder,
 as benchmark.py measures them. Per tokenizer checkpoint: the ceiling per category (the
-evaluator on ground-truth scenes passed through encoder and decoder). Describe encodes the
+evaluator on ground-truth scenes passed through encoder and decoder), and how many objects
+the detector finds there beyond the scene's (specks a decoder leaves read as extra small
+objects) or short of them. Describe encodes the
 images with the first --tokenizer, whose encoder must be the one the models learned.
 """
 import argparse
@@ -20,7 +22,9 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from benchmark import ceiling_correct, describe_accuracy, first_plan_validity, prompt_set  # noqa: E402
+from benchmark import describe_accuracy, first_plan_validity, prompt_set, reconstructions  # noqa: E402
+from ponder_train.evaluator import correct, detect  # noqa: E402
+from ponder_train.world import parse_prompt  # noqa: E402
 
 
 def main():
@@ -42,11 +46,16 @@ def main():
         print(f"{path}: describe {np.mean(described):.3f} of {len(described)}, "
               f"first-plan validity {np.mean(first):.3f} of {len(first)}", flush=True)
     for path, tok in zip(args.tokenizer, toks):
-        by = defaultdict(list)
-        for (cat, _, _), ok in zip(prompts, ceiling_correct(tok, prompts)):
-            by[cat].append(ok)
+        by, extra, missing = defaultdict(list), 0, 0
+        for (cat, text, scene), rec in zip(prompts, reconstructions(tok, [s for _, _, s in prompts])):
+            by[cat].append(correct(rec, parse_prompt(text)))
+            found = len(detect(rec)[1])
+            extra += max(0, found - len(scene.objects))
+            missing += max(0, len(scene.objects) - found)
         cells = " ".join(f"{c} {np.mean(v):.3f}" for c, v in by.items())
-        print(f"{path}: ceiling {np.mean(sum(by.values(), [])):.3f} ({cells})", flush=True)
+        objects = sum(len(s.objects) for _, _, s in prompts)
+        print(f"{path}: ceiling {np.mean(sum(by.values(), [])):.3f} ({cells}); objects found beyond the "
+              f"scenes' {extra}, short of them {missing}, of {objects}", flush=True)
 
 
 if __name__ == "__main__":
