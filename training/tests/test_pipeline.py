@@ -26,6 +26,18 @@ def test_train_tokenizer_then_transformer_then_export(tmp_path):
     run("training/train.py", "--tokenizer", tok, "--out", tmp_path / "t.pt", "--examples", 32, "--steps", 3,
         "--batch", 4, "--dim", 64, "--layers", 1, "--heads", 2, "--ffn", 64, "--data-dir", tmp_path,
         "--export", model)
+    # --init starts a new run from those weights (with no steps, it saves them unchanged);
+    # weights of other sizes are refused.
+    import pytest
+    import torch
+    sizes = ["--batch", 4, "--layers", 1, "--heads", 2, "--ffn", 64, "--data-dir", tmp_path, "--examples", 32]
+    run("training/train.py", "--tokenizer", tok, "--out", tmp_path / "t2.pt", "--init", tmp_path / "t.pt",
+        "--steps", 0, "--dim", 64, *sizes)
+    a, b = (torch.load(tmp_path / n, map_location="cpu") for n in ("t.pt", "t2.pt"))
+    assert b["step"] == 0 and all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+    with pytest.raises(subprocess.CalledProcessError):
+        run("training/train.py", "--tokenizer", tok, "--out", tmp_path / "t3.pt", "--init", tmp_path / "t.pt",
+            "--steps", 0, "--dim", 32, *sizes)
     m = ponder.Model(model)
     assert m.info["codebook_size"] == 1024 and m.info["layer_count"] == 1
     img = m.generate("a red circle above a blue square", seed=1)
