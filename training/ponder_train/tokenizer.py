@@ -111,9 +111,20 @@ def outline(x):
     return edge.float()
 
 
-def reconstruction_loss(out, logits, x, outline_weight=0.0):
+def stray_colour(logits, target, reach=2):
+    """(B, H, W): each pixel's palette probability on colours that no pixel of the target
+    within `reach` has as its nearest colour. An anti-aliased edge blends the colours on its
+    two sides, which are near it; a colour from nowhere is a speck, which the evaluator reads
+    as a small extra object however few pixels it has."""
+    near = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).float()
+    near = F.max_pool2d(near, 2 * reach + 1, stride=1, padding=reach)
+    return (torch.softmax(logits.float(), dim=1) * (1 - near)).sum(1)
+
+
+def reconstruction_loss(out, logits, x, outline_weight=0.0, stray_weight=0.0):
     """The tokenizer's training loss for a decoder output `out` (and its pre-softmax palette
-    `logits`) against images `x`, all (B, ·, H, W) in [-1, 1]."""
+    `logits`) against images `x`, all (B, ·, H, W) in [-1, 1]. `stray_weight` adds the mean
+    stray_colour, which the per-pixel terms barely see: a speck is a few background pixels."""
     # Objects cover a few percent of a picture: weigh their pixels (those unlike the
     # background, read at the always-empty corner) ten times, or the background drowns them.
     # Their outlines decide which shape the evaluator sees (a small star's points are a few
@@ -126,4 +137,7 @@ def reconstruction_loss(out, logits, x, outline_weight=0.0):
     mse = (w * ((out - x) ** 2).mean(1)).sum() / w.sum()
     target = nearest_colour(x, palette_rgb().to(x.device))
     ce = (w * F.cross_entropy(logits, target, reduction="none")).sum() / w.sum()
-    return mse + 0.1 * ce
+    loss = mse + 0.1 * ce
+    if stray_weight:
+        loss = loss + stray_weight * stray_colour(logits, target).mean()
+    return loss

@@ -27,3 +27,32 @@ def test_outline_weight_makes_an_outline_error_cost_more_than_an_inner_one():
     exact, on_edge, inside = (reconstruction_loss(o, logits, x, outline_weight=30) for o in (x, on_edge, inside))
     assert torch.isclose(plain[0], plain[1])
     assert on_edge - exact > 3 * (inside - exact) > 0  # weights 1 + 9 + 30 against 1 + 9
+
+
+def test_stray_colour_counts_colours_from_nowhere_not_those_of_a_nearby_edge():
+    from ponder_train.tokenizer import stray_colour
+    target = torch.zeros(1, 16, 16, dtype=torch.long)  # colour 0, with a square of colour 1
+    target[:, 4:12, 4:12] = 1
+    logits = torch.full((1, 12, 16, 16), -30.0)
+    logits[:, 0] = 30  # every pixel sure of colour 0...
+    logits[:, :, 0, 0] = -30
+    logits[:, 1, 0, 0] = 30  # ...but a far corner, sure of the square's colour: a speck
+    logits[:, :, 2, 6] = -30
+    logits[:, 1, 2, 6] = 30  # and a pixel two above the square's edge, the same: a blend
+    logits[:, :, 14, 14] = -30
+    logits[:, 5, 14, 14] = 30  # and a colour found nowhere
+    s = stray_colour(logits, target)[0]
+    assert s[0, 0] > 0.99 and s[14, 14] > 0.99
+    assert s[2, 6] < 0.01 and s[8, 8] > 0.99  # inside the square colour 0 is the stray one
+    assert s[7, 2] < 0.01  # colour 0 two pixels from the square's side is at home
+
+
+def test_stray_weight_adds_the_mean_stray_probability():
+    x = _square()
+    logits = torch.randn(1, 12, 16, 16)
+    from ponder_train.tokenizer import nearest_colour, stray_colour
+    from ponder_train.model import palette_rgb
+    base = reconstruction_loss(x, logits, x)
+    extra = stray_colour(logits, nearest_colour(x, palette_rgb())).mean()
+    assert extra > 0
+    assert torch.isclose(reconstruction_loss(x, logits, x, stray_weight=2.0), base + 2 * extra)
