@@ -3,7 +3,7 @@
 #   training/run_all.sh OUT_DIR [cpu|cuda]
 # Sizes come from the environment (defaults: a small CPU run; training/run_gpu.sh holds the
 # next GPU run's; training/README.md the shipped model's):
-#   TOK_STEPS TOK_DATA TOK_BATCH TOK_MINUTES TOK_LR TOK_CLIP WIDTHS ENC_WIDTHS OUTLINE STRAY   the tokenizer
+#   TOK_STEPS TOK_DATA TOK_BATCH TOK_MINUTES TOK_LR TOK_CLIP WIDTHS ENC_WIDTHS OUTLINE STRAY PURE_CLASSES   the tokenizer
 #   DEC_MINUTES DEC_DATA   if set, the tokenizer's decoder goes on training on its frozen
 #                          codes while the transformer trains; the model gets the best one
 #   EXAMPLES STEPS BATCH DIM LAYERS HEADS FFN MAX_MINUTES LR   the transformer
@@ -33,7 +33,7 @@ else
     $py training/train_tokenizer.py --out "$out/tokenizer.pt" --device "$device" \
         --steps "${TOK_STEPS:-1700}" --data "${TOK_DATA:-20000}" --batch "${TOK_BATCH:-32}" \
         --max-minutes "${TOK_MINUTES:-0}" --widths "${WIDTHS:-64,48,32,16}" ${ENC_WIDTHS:+--encoder-widths "$ENC_WIDTHS"} \
-        --lr "${TOK_LR:-1e-3}" --clip "${TOK_CLIP:-1}" --outline-weight "${OUTLINE:-0}" --stray-weight "${STRAY:-0}" --seed "$seed" | tee -a "$out/tokenizer.log"
+        --lr "${TOK_LR:-1e-3}" --clip "${TOK_CLIP:-1}" --outline-weight "${OUTLINE:-0}" --stray-weight "${STRAY:-0}" ${PURE_CLASSES:+--pure-classes} --seed "$seed" | tee -a "$out/tokenizer.log"
     # The stages after it use the tokenizer's best weights by validation PSNR (a run can
     # collapse late: the first GPU run of 2026-11-26 evening lost every code at step 820 of 4,944).
     tokenizer="$out/tokenizer-best.pt"
@@ -45,7 +45,7 @@ if [ -n "${DEC_MINUTES:-}" ]; then
     # learning at the same time; the transformer is exported first with the tokenizer's own.
     $py training/train_decoder.py --tokenizer "$tokenizer" --out "$out/decoder" --device "$device" \
         --data "${DEC_DATA:-$examples}" --batch "${TOK_BATCH:-32}" --max-minutes "$DEC_MINUTES" \
-        --outline-weight "${OUTLINE:-0}" --stray-weight "${STRAY:-0}" --seed "$seed" "${render_args[@]}" >"$out/decoder.log" 2>&1 &
+        --outline-weight "${OUTLINE:-0}" --stray-weight "${STRAY:-0}" ${PURE_CLASSES:+--pure-classes} --seed "$seed" "${render_args[@]}" >"$out/decoder.log" 2>&1 &
     decoder_pid=$!
     model="$out/transformer-q8_0.gguf"
 fi

@@ -42,6 +42,7 @@ def main():
                     "(python -m ponder_train.data) instead of rendering them")
     ap.add_argument("--outline-weight", type=float, default=0.0, help="extra loss weight on object outlines")
     ap.add_argument("--stray-weight", type=float, default=0.0, help="loss weight on palette colours from nowhere (specks)")
+    ap.add_argument("--pure-classes", action="store_true", help="the colour-class loss on pure pixels only, not on blends")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--bf16", type=int, default=-1, help="bf16 autocast (default: on CUDA only)")
     args = ap.parse_args()
@@ -120,7 +121,7 @@ def main():
             d = r["model"].train().decoder
             with torch.autocast(**amp):
                 out, logits = d.decode_with_logits(d.codebook[z].permute(0, 3, 1, 2))
-            loss = reconstruction_loss(out.float(), logits.float(), x, args.outline_weight, args.stray_weight)
+            loss = reconstruction_loss(out.float(), logits.float(), x, args.outline_weight, args.stray_weight, args.pure_classes)
             r["opt"].zero_grad(set_to_none=True)
             loss.backward()
             r["opt"].step()

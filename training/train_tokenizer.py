@@ -36,6 +36,7 @@ def main():
     ap.add_argument("--encoder-widths", help="encoder widths, from the image down (default: the decoder's, reversed)")
     ap.add_argument("--outline-weight", type=float, default=0.0, help="extra loss weight on object outlines")
     ap.add_argument("--stray-weight", type=float, default=0.0, help="loss weight on palette colours from nowhere (specks)")
+    ap.add_argument("--pure-classes", action="store_true", help="the colour-class loss on pure pixels only, not on blends")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--save-every", type=int, default=250)
@@ -96,7 +97,7 @@ def main():
         with torch.autocast(**amp):
             out, codes, _, z, logits = model(x, with_logits=True)
         out, logits = out.float(), logits.float()
-        loss = reconstruction_loss(out, logits, x, args.outline_weight, args.stray_weight)
+        loss = reconstruction_loss(out, logits, x, args.outline_weight, args.stray_weight, args.pure_classes)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if args.clip:

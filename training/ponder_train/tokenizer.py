@@ -111,20 +111,32 @@ def outline(x):
     return edge.float()
 
 
-def stray_colour(logits, target, reach=2):
-    """(B, H, W): each pixel's palette probability on colours that no pixel of the target
-    within `reach` has as its nearest colour. An anti-aliased edge blends the colours on its
-    two sides, which are near it; a colour from nowhere is a speck, which the evaluator reads
-    as a small extra object however few pixels it has."""
+def pure_pixels(x, target):
+    """(B, H, W): True where the pixel is exactly its nearest world colour `target`, not an
+    anti-aliased blend. A blend's nearest colour is often a third one (a third of the
+    two-colour blends at 1/4, 1/2, 3/4), so only pure pixels can name their colour."""
+    d = ((x - palette_rgb().to(x.device)[target].permute(0, 3, 1, 2)) ** 2).sum(1)
+    return d < 1e-3
+
+
+def stray_colour(logits, target, pure=None, reach=2):
+    """(B, H, W): each pixel's palette probability on colours that no pure pixel of the target
+    within `reach` has. An anti-aliased edge blends the colours on its two sides, which are
+    near it; a colour from nowhere is a speck or a halo, which the evaluator reads as a small
+    extra object however few pixels it has."""
     near = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).float()
+    if pure is not None:
+        near = near * pure[:, None].float()
     near = F.max_pool2d(near, 2 * reach + 1, stride=1, padding=reach)
     return (torch.softmax(logits.float(), dim=1) * (1 - near)).sum(1)
 
 
-def reconstruction_loss(out, logits, x, outline_weight=0.0, stray_weight=0.0):
+def reconstruction_loss(out, logits, x, outline_weight=0.0, stray_weight=0.0, pure_classes=False):
     """The tokenizer's training loss for a decoder output `out` (and its pre-softmax palette
     `logits`) against images `x`, all (B, ·, H, W) in [-1, 1]. `stray_weight` adds the mean
-    stray_colour, which the per-pixel terms barely see: a speck is a few background pixels."""
+    stray_colour, which the per-pixel terms barely see: a speck is a few background pixels.
+    `pure_classes` keeps the class term to pure pixels (below); off, the loss is the one the
+    shipped decoder was trained with."""
     # Objects cover a few percent of a picture: weigh their pixels (those unlike the
     # background, read at the always-empty corner) ten times, or the background drowns them.
     # Their outlines decide which shape the evaluator sees (a small star's points are a few
@@ -133,11 +145,16 @@ def reconstruction_loss(out, logits, x, outline_weight=0.0, stray_weight=0.0):
     if outline_weight:
         w = w + outline_weight * outline(x)
     # Besides the pixels, each pixel's nearest world colour as a class: a strong, direct
-    # signal for the palette softmax.
+    # signal for the palette softmax. But a blend's nearest colour is often a third one, and
+    # on outlines that teaches halos of it: the decoders of session 5 put more than 0.3 of
+    # their palette weight on a colour absent from the neighbourhood on most blend pixels.
+    # With pure_classes, blends are left to the pixel term.
     mse = (w * ((out - x) ** 2).mean(1)).sum() / w.sum()
     target = nearest_colour(x, palette_rgb().to(x.device))
-    ce = (w * F.cross_entropy(logits, target, reduction="none")).sum() / w.sum()
+    pure = pure_pixels(x, target)
+    ce = F.cross_entropy(logits, target, reduction="none")
+    ce = (w * (pure if pure_classes else 1) * ce).sum() / w.sum()
     loss = mse + 0.1 * ce
     if stray_weight:
-        loss = loss + stray_weight * stray_colour(logits, target).mean()
+        loss = loss + stray_weight * stray_colour(logits, target, pure).mean()
     return loss

@@ -50,9 +50,32 @@ def test_stray_colour_counts_colours_from_nowhere_not_those_of_a_nearby_edge():
 def test_stray_weight_adds_the_mean_stray_probability():
     x = _square()
     logits = torch.randn(1, 12, 16, 16)
-    from ponder_train.tokenizer import nearest_colour, stray_colour
+    from ponder_train.tokenizer import nearest_colour, pure_pixels, stray_colour
     from ponder_train.model import palette_rgb
     base = reconstruction_loss(x, logits, x)
-    extra = stray_colour(logits, nearest_colour(x, palette_rgb())).mean()
+    target = nearest_colour(x, palette_rgb())
+    extra = stray_colour(logits, target, pure_pixels(x, target)).mean()
     assert extra > 0
     assert torch.isclose(reconstruction_loss(x, logits, x, stray_weight=2.0), base + 2 * extra)
+
+
+def test_only_pure_pixels_name_a_colour():
+    from ponder_train.model import palette_rgb
+    from ponder_train.tokenizer import nearest_colour, pure_pixels
+    pal = palette_rgb()
+    x = torch.stack([pal[3], 0.5 * pal[3] + 0.5 * pal[-1], pal[-1]]).t()[None, :, None, :]  # (1, 3, 1, 3)
+    pure = pure_pixels(x, nearest_colour(x, pal))[0, 0]
+    assert pure.tolist() == [True, False, True]
+
+
+def test_a_blend_is_not_taught_its_nearest_colour():
+    # Two images alike but for one blended pixel; whatever the logits say there, the class
+    # term does not see it (only the pixel term does, and `out` is exact here).
+    from ponder_train.model import palette_rgb
+    pal = palette_rgb()
+    x = pal[3][None, :, None, None].expand(1, 3, 8, 8).clone()
+    x[:, :, 4, 4] = 0.5 * pal[3] + 0.5 * pal[-1]
+    a, b = torch.zeros(1, 12, 8, 8), torch.zeros(1, 12, 8, 8)
+    b[:, 5, 4, 4] = 20  # sure of an unrelated colour at the blend
+    assert torch.isclose(reconstruction_loss(x, a, x, pure_classes=True), reconstruction_loss(x, b, x, pure_classes=True))
+    assert reconstruction_loss(x, b, x) > reconstruction_loss(x, a, x)  # the shipped decoder's loss sees it
