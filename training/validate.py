@@ -10,7 +10,8 @@ objects) and the validity of the first plan per prompt and seed, both through li
 as benchmark.py measures them. Per tokenizer checkpoint: the ceiling per category (the
 evaluator on ground-truth scenes passed through encoder and decoder), and how many objects
 the detector finds there beyond the scene's (specks a decoder leaves read as extra small
-objects) or short of them. Describe encodes the
+objects) or short of them, and how many outline blend pixels carry a colour from nowhere
+(halo_pixels). Describe encodes the
 images with the first --tokenizer, whose encoder must be the one the models learned.
 """
 import argparse
@@ -25,6 +26,27 @@ sys.path.insert(0, HERE)
 from benchmark import describe_accuracy, first_plan_validity, prompt_set, reconstructions  # noqa: E402
 from ponder_train.evaluator import correct, detect  # noqa: E402
 from ponder_train.world import parse_prompt  # noqa: E402
+
+
+def halo_pixels(tok, scenes):
+    """(outline blend pixels where the decoder puts over 0.3 of its palette weight on a colour
+    no pure pixel nearby has, all blend pixels) over the scenes: the halos that the
+    detector can read as small extra objects (tokenizer.stray_colour)."""
+    import torch
+    from ponder_train.model import palette_rgb
+    from ponder_train.tokenizer import nearest_colour, pure_pixels, stray_colour
+    from ponder_train.world import render
+    halo = blends = 0
+    with torch.no_grad():
+        for k in range(0, len(scenes), 64):
+            imgs = torch.from_numpy(np.stack([render(s) for s in scenes[k:k + 64]]))
+            x = imgs.permute(0, 3, 1, 2).float() / 127.5 - 1
+            target = nearest_colour(x, palette_rgb())
+            pure = pure_pixels(x, target)
+            _, logits = tok.decoder.decode_with_logits(tok.decoder.codebook[tok.encode(imgs)].permute(0, 3, 1, 2))
+            halo += int(((stray_colour(logits, target, pure) > 0.3) & ~pure).sum())
+            blends += int((~pure).sum())
+    return halo, blends
 
 
 def main():
@@ -54,8 +76,10 @@ def main():
             missing += max(0, len(scene.objects) - found)
         cells = " ".join(f"{c} {np.mean(v):.3f}" for c, v in by.items())
         objects = sum(len(s.objects) for _, _, s in prompts)
+        halo, blends = halo_pixels(tok, [s for _, _, s in prompts])
         print(f"{path}: ceiling {np.mean(sum(by.values(), [])):.3f} ({cells}); objects found beyond the "
-              f"scenes' {extra}, short of them {missing}, of {objects}", flush=True)
+              f"scenes' {extra}, short of them {missing}, of {objects}; blend pixels with a halo colour "
+              f"{halo} of {blends}", flush=True)
 
 
 if __name__ == "__main__":
