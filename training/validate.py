@@ -8,11 +8,11 @@ that the choice is not tuned to the benchmark.
 Per model file: describe (the greedy plan for a ground-truth image names the right
 objects) and the validity of the first plan per prompt and seed, both through libponder,
 as benchmark.py measures them. Per tokenizer checkpoint: the ceiling per category (the
-evaluator on ground-truth scenes passed through encoder and decoder), and how many objects
-the detector finds there beyond the scene's (specks a decoder leaves read as extra small
+evaluator on ground-truth scenes passed through encoder and decoder), how many objects the
+detector finds there beyond the scene's (specks a decoder leaves, read as extra small
 objects) or short of them, and how many outline blend pixels carry a colour from nowhere
-(halo_pixels). Describe encodes the
-images with the first --tokenizer, whose encoder must be the one the models learned.
+(halo_pixels). Describe encodes the images with the first --tokenizer, whose encoder must
+be the one the models learned.
 """
 import argparse
 import os

@@ -121,7 +121,7 @@ def pure_pixels(x, target):
 
 def stray_colour(logits, target, pure=None, reach=2):
     """(B, H, W): each pixel's palette probability on colours that no pure pixel of the target
-    within `reach` has. An anti-aliased edge blends the colours on its two sides, which are
+    within `reach` has (any pixel, without `pure`). An anti-aliased edge blends the colours on its two sides, which are
     near it; a colour from nowhere is a speck or a halo, which the evaluator reads as a small
     extra object however few pixels it has."""
     near = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).float()
@@ -146,7 +146,7 @@ def reconstruction_loss(out, logits, x, outline_weight=0.0, stray_weight=0.0, pu
         w = w + outline_weight * outline(x)
     # Besides the pixels, each pixel's nearest world colour as a class: a strong, direct
     # signal for the palette softmax. But a blend's nearest colour is often a third one, and
-    # on outlines that teaches halos of it: the decoders of session 5 put more than 0.3 of
+    # on outlines that teaches halos of it: the decoders measured in session 5 put over 0.3 of
     # their palette weight on a colour absent from the neighbourhood on most blend pixels.
     # With pure_classes, blends are left to the pixel term.
     mse = (w * ((out - x) ** 2).mean(1)).sum() / w.sum()
