@@ -121,9 +121,9 @@ def pure_pixels(x, target):
 
 def stray_colour(logits, target, pure=None, reach=2):
     """(B, H, W): each pixel's palette probability on colours that no pure pixel of the target
-    within `reach` has (any pixel, without `pure`). An anti-aliased edge blends the colours on its two sides, which are
-    near it; a colour from nowhere is a speck or a halo, which the evaluator reads as a small
-    extra object however few pixels it has."""
+    within `reach` has (any pixel, without `pure`). An anti-aliased edge blends the colours
+    on its two sides, which are near it; a colour from nowhere is a speck or a halo, which
+    the evaluator reads as a small extra object however few pixels it has."""
     near = F.one_hot(target, logits.shape[1]).permute(0, 3, 1, 2).float()
     if pure is not None:
         near = near * pure[:, None].float()
