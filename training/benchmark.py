@@ -71,21 +71,22 @@ def first_plan_validity(model_path, prompts, seeds):
 
 
 def reconstructions(tok, scenes):
-    """Each scene rendered, then encoded and decoded by the tokenizer (PyTorch): uint8 images."""
+    """The scenes rendered, then encoded and decoded by the tokenizer (PyTorch), 64 at a
+    time: yields (renders as (n, 128, 128, 3) uint8, the decoder's palette logits, its
+    images as uint8, the way the engine maps them)."""
     import torch
-    out = []
     with torch.no_grad():
         for k in range(0, len(scenes), 64):
             imgs = torch.from_numpy(np.stack([render(s) for s in scenes[k:k + 64]]))
-            rec = tok.decoder(tok.encode(imgs))
-            out += list(torch.round((rec + 1) * 127.5).clamp(0, 255).permute(0, 2, 3, 1).to(torch.uint8).numpy())
-    return out
+            d = tok.decoder
+            out, logits = d.decode_with_logits(d.codebook[tok.encode(imgs)].permute(0, 3, 1, 2))
+            yield imgs, logits, d.to_rgb8(out).numpy()
 
 
 def ceiling_correct(tok, prompts):
     """The tokenizer ceiling: for each prompt, whether its ground-truth scene through the
     tokenizer is still correct for it."""
-    recs = reconstructions(tok, [s for _, _, s in prompts])
+    recs = [r for _, _, chunk in reconstructions(tok, [s for _, _, s in prompts]) for r in chunk]
     return [correct(r, parse_prompt(t)) for r, (_, t, _) in zip(recs, prompts)]
 
 

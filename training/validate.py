@@ -28,25 +28,17 @@ from ponder_train.evaluator import correct, detect  # noqa: E402
 from ponder_train.world import parse_prompt  # noqa: E402
 
 
-def halo_pixels(tok, scenes):
+def halo_pixels(imgs, logits):
     """(outline blend pixels where the decoder puts over 0.3 of its palette weight on a colour
-    no pure pixel nearby has, all blend pixels) over the scenes: the halos that the
-    detector can read as small extra objects (tokenizer.stray_colour)."""
-    import torch
+    no pure pixel nearby has, all blend pixels) in a batch of renders (uint8) and the decoder's
+    palette logits for them: the halos that the detector can read as small extra objects
+    (tokenizer.stray_colour)."""
     from ponder_train.model import palette_rgb
     from ponder_train.tokenizer import nearest_colour, pure_pixels, stray_colour
-    from ponder_train.world import render
-    halo = blends = 0
-    with torch.no_grad():
-        for k in range(0, len(scenes), 64):
-            imgs = torch.from_numpy(np.stack([render(s) for s in scenes[k:k + 64]]))
-            x = imgs.permute(0, 3, 1, 2).float() / 127.5 - 1
-            target = nearest_colour(x, palette_rgb())
-            pure = pure_pixels(x, target)
-            _, logits = tok.decoder.decode_with_logits(tok.decoder.codebook[tok.encode(imgs)].permute(0, 3, 1, 2))
-            halo += int(((stray_colour(logits, target, pure) > 0.3) & ~pure).sum())
-            blends += int((~pure).sum())
-    return halo, blends
+    x = imgs.permute(0, 3, 1, 2).float() / 127.5 - 1
+    target = nearest_colour(x, palette_rgb())
+    pure = pure_pixels(x, target)
+    return int(((stray_colour(logits, target, pure) > 0.3) & ~pure).sum()), int((~pure).sum())
 
 
 def main():
@@ -68,15 +60,17 @@ def main():
         print(f"{path}: describe {np.mean(described):.3f} of {len(described)}, "
               f"first-plan validity {np.mean(first):.3f} of {len(first)}", flush=True)
     for path, tok in zip(args.tokenizer, toks):
-        by, extra, missing = defaultdict(list), 0, 0
-        for (cat, text, scene), rec in zip(prompts, reconstructions(tok, [s for _, _, s in prompts])):
+        by, extra, missing, halo, blends, recs = defaultdict(list), 0, 0, 0, 0, []
+        for imgs, logits, chunk in reconstructions(tok, [s for _, _, s in prompts]):
+            h, b = halo_pixels(imgs, logits)
+            halo, blends, recs = halo + h, blends + b, recs + list(chunk)
+        for (cat, text, scene), rec in zip(prompts, recs):
             by[cat].append(correct(rec, parse_prompt(text)))
             found = len(detect(rec)[1])
             extra += max(0, found - len(scene.objects))
             missing += max(0, len(scene.objects) - found)
         cells = " ".join(f"{c} {np.mean(v):.3f}" for c, v in by.items())
         objects = sum(len(s.objects) for _, _, s in prompts)
-        halo, blends = halo_pixels(tok, [s for _, _, s in prompts])
         print(f"{path}: ceiling {np.mean(sum(by.values(), [])):.3f} ({cells}); objects found beyond the "
               f"scenes' {extra}, short of them {missing}, of {objects}; blend pixels with a halo colour "
               f"{halo} of {blends}", flush=True)
