@@ -151,7 +151,7 @@ def reconstruction_loss(out, logits, x, outline_weight=0.0, stray_weight=0.0, pu
     # With pure_classes, blends are left to the pixel term.
     mse = (w * ((out - x) ** 2).mean(1)).sum() / w.sum()
     target = nearest_colour(x, palette_rgb().to(x.device))
-    pure = pure_pixels(x, target)
+    pure = pure_pixels(x, target) if pure_classes or stray_weight else None
     ce = F.cross_entropy(logits, target, reduction="none")
     ce = (w * (pure if pure_classes else 1) * ce).sum() / w.sum()
     loss = mse + 0.1 * ce
