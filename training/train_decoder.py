@@ -7,7 +7,8 @@ The encoder, and so every code, stays exactly as the transformer was trained on 
 decoder improves the images of an existing model without retraining the model. Each
 --widths trains one decoder (all on the same batches): the tokenizer's own widths continue
 from its decoder, other widths start afresh. Each is written to --out as a tokenizer
-checkpoint (tokenizer-w<widths>.pt) whenever its validation PSNR improves, and is linked into
+checkpoint (tokenizer-w<widths>.pt) whenever its validation PSNR improves, and as it ends
+(tokenizer-w<widths>-final.pt), and is linked into
 a model file with `python -m ponder_train.export --relink MODEL --tokenizer CHECKPOINT`.
 """
 import argparse
@@ -91,7 +92,7 @@ def main():
         print(f"{name}: {sum(p.numel() for p in params) / 1e6:.2f} M decoder parameters, "
               f"{'fresh' if fresh else 'continued'}", flush=True)
 
-    def validate(step):
+    def validate(step, final=False):
         for r in runs:
             m = r["model"].eval()
             with torch.no_grad():
@@ -101,6 +102,8 @@ def main():
             if better:
                 r["best"] = p
                 checkpoint.save(r["path"], m, None, step, m.c, args, validation_psnr=p)
+            if final:  # PSNR is not what every loss option aims at: keep the last one too
+                checkpoint.save(r["path"].replace(".pt", "-final.pt"), m, None, step, m.c, args, validation_psnr=p)
             print(f"step {step} {os.path.basename(r['path'])} validation PSNR {p:.2f} dB"
                   f"{' (saved)' if better else ''}", flush=True)
 
@@ -133,7 +136,7 @@ def main():
             t0 = time.time()
         if step % args.validate_every == 0:
             validate(step)
-    validate(step)
+    validate(step, final=True)
 
 
 if __name__ == "__main__":
