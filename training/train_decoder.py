@@ -8,8 +8,9 @@ decoder improves the images of an existing model without retraining the model. E
 --widths trains one decoder (all on the same batches): the tokenizer's own widths continue
 from its decoder, other widths start afresh. Each is written to --out as a tokenizer
 checkpoint (tokenizer-w<widths>.pt) whenever its validation PSNR improves, and as it ends
-(tokenizer-w<widths>-final.pt), and is linked into
-a model file with `python -m ponder_train.export --relink MODEL --tokenizer CHECKPOINT`.
+(tokenizer-w<widths>-final.pt: a loss that aims at more than PSNR can end below its start),
+and is linked into a model file with `python -m ponder_train.export --relink MODEL
+--tokenizer CHECKPOINT`.
 """
 import argparse
 import os
