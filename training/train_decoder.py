@@ -103,8 +103,8 @@ def main():
             if better:
                 r["best"] = p
                 checkpoint.save(r["path"], m, None, step, m.c, args, validation_psnr=p)
-            if final:  # PSNR is not what every loss option aims at: keep the last one too
-                checkpoint.save(r["path"].replace(".pt", "-final.pt"), m, None, step, m.c, args, validation_psnr=p)
+            if final:
+                checkpoint.save(os.path.splitext(r["path"])[0] + "-final.pt", m, None, step, m.c, args, validation_psnr=p)
             print(f"step {step} {os.path.basename(r['path'])} validation PSNR {p:.2f} dB"
                   f"{' (saved)' if better else ''}", flush=True)
 
