@@ -63,10 +63,12 @@ def main():
         by, extra, missing, halo, blends, recs = defaultdict(list), 0, 0, 0, 0, []
         for imgs, logits, chunk in reconstructions(tok, [s for _, _, s in prompts]):
             h, b = halo_pixels(imgs, logits)
-            halo, blends, recs = halo + h, blends + b, recs + list(chunk)
+            halo, blends = halo + h, blends + b
+            recs.extend(chunk)
         for (cat, text, scene), rec in zip(prompts, recs):
-            by[cat].append(correct(rec, parse_prompt(text)))
-            found = len(detect(rec)[1])
+            detection = detect(rec)
+            by[cat].append(correct(rec, parse_prompt(text), detection))
+            found = len(detection[1])
             extra += max(0, found - len(scene.objects))
             missing += max(0, len(scene.objects) - found)
         cells = " ".join(f"{c} {np.mean(v):.3f}" for c, v in by.items())

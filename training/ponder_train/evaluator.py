@@ -117,7 +117,8 @@ def as_scene(bg: int, found: list[Detection]) -> Scene:
     return Scene(bg, [Obj(d.shape, d.colour, d.side, d.cx, d.cy) for d in found])
 
 
-def correct(img: np.ndarray, prompt: Prompt) -> bool:
-    """Whether the image is correct for the prompt (world.md's definition)."""
-    bg, found = detect(img)
+def correct(img: np.ndarray, prompt: Prompt, detection=None) -> bool:
+    """Whether the image is correct for the prompt (world.md's definition). `detection` is
+    detect(img) where the caller has it already (it is most of the cost)."""
+    bg, found = detection or detect(img)
     return scene_satisfies(as_scene(bg, found), prompt)
