@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ponder_train import checkpoint  # noqa: E402
 from ponder_train.data import example_chunks, folder_chunks, make_examples  # noqa: E402
 from ponder_train.model import Config  # noqa: E402
+from ponder_train.sampler import CATEGORIES  # noqa: E402
 from ponder_train.schedule import RunLength, warmup_cosine  # noqa: E402
 from ponder_train.tokenizer import VQAutoencoder, reconstruction_loss  # noqa: E402
 from train_tokenizer import psnr  # noqa: E402
@@ -45,9 +46,15 @@ def main():
     ap.add_argument("--outline-weight", type=float, default=0.0, help="extra loss weight on object outlines")
     ap.add_argument("--stray-weight", type=float, default=0.0, help="loss weight on palette colours from nowhere (specks)")
     ap.add_argument("--pure-classes", action="store_true", help="the colour-class loss on pure pixels only, not on blends")
+    ap.add_argument("--mix", help="prompt kinds the training scenes are drawn from, comma-separated, "
+                    "repeats weigh a kind more (default: the transformer's mix, data.TRAIN_MIX)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--bf16", type=int, default=-1, help="bf16 autocast (default: on CUDA only)")
     args = ap.parse_args()
+    if args.mix:
+        unknown = set(args.mix.split(",")) - set(CATEGORIES + ["any"])
+        if unknown or args.render_dir:
+            ap.error(f"--mix: unknown kinds {sorted(unknown)}" if unknown else "--mix does not apply to --render-dir")
     torch.manual_seed(args.seed)
     torch.set_flush_denormal(True)
     dev = torch.device(args.device)
@@ -63,7 +70,7 @@ def main():
     images, codes = [], []
     with torch.no_grad():
         chunks = (folder_chunks(args.data, args.seed, args.render_dir) if args.render_dir
-                  else example_chunks(args.data, args.seed))
+                  else example_chunks(args.data, args.seed, mix=args.mix and args.mix.split(",")))
         for chunk, _, _ in chunks:
             x = torch.from_numpy(chunk).to(dev)
             images.append(x)

@@ -20,27 +20,29 @@ TRAIN_MIX = CATEGORIES + ["any"] * 3
 CHUNK = 256
 
 
-def _jobs(n: int, seed: int):
-    return [(seed * 1_000_003 + k, min(CHUNK, n - k * CHUNK)) for k in range((n + CHUNK - 1) // CHUNK)]
+def _jobs(n: int, seed: int, mix=None):
+    mix = tuple(mix or TRAIN_MIX)
+    return [(seed * 1_000_003 + k, min(CHUNK, n - k * CHUNK), mix) for k in range((n + CHUNK - 1) // CHUNK)]
 
 
 def _chunk(args):
-    seed, n = args
+    seed, n, mix = args
     rng = np.random.default_rng(seed)
     images = np.empty((n, 128, 128, 3), np.uint8)
     prompts, plans = [], []
     for i in range(n):
-        text, _, scene = sample_example(rng, TRAIN_MIX[int(rng.integers(len(TRAIN_MIX)))])
+        text, _, scene = sample_example(rng, mix[int(rng.integers(len(mix)))])
         images[i] = render(scene)
         prompts.append(text)
         plans.append(plan_text(scene))
     return images, prompts, plans
 
 
-def example_chunks(n: int, seed: int, workers: int = 0):
+def example_chunks(n: int, seed: int, workers: int = 0, mix=None):
     """Yields (images (k, 128, 128, 3) uint8, prompts, plans) chunk by chunk, in order, so a
-    large set never has to sit in memory as pixels."""
-    jobs = _jobs(n, seed)
+    large set never has to sit in memory as pixels. `mix` lists the prompt kinds each example
+    is drawn from uniformly (a kind listed twice comes twice as often); TRAIN_MIX by default."""
+    jobs = _jobs(n, seed, mix)
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) == 1:
         yield from map(_chunk, jobs)
