@@ -39,7 +39,7 @@ let package = Package(
             ]
         ),
         // Fixtures are read from the source tree (#filePath), not bundled.
-        .testTarget(name: "PonderCoreTests", dependencies: ["PonderCore"], exclude: ["Fixtures"]),
+        .testTarget(name: "PonderCoreTests", dependencies: ["PonderCore", "CPonderKernels"], exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]
 )

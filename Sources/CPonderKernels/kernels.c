@@ -69,6 +69,13 @@ PK_AVX2 static inline float hsum8(__m256 v) {
     return _mm_cvtss_f32(s);
 }
 
+PK_AVX2 static inline float hmax8(__m256 v) {
+    __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+    m = _mm_max_ss(m, _mm_movehdup_ps(m));
+    return _mm_cvtss_f32(m);
+}
+
 // One block's 32 int8 × int8 products, summed in pairs to eight int32 lanes, as floats.
 // maddubs multiplies unsigned by signed bytes, so the weights' signs move onto x first.
 PK_AVX2 static inline __m256 block_products(const uint8_t *wq, const int8_t *xq) {
@@ -349,10 +356,87 @@ static float exp_weights(float *scores, int n, float m) {
 }
 
 #ifdef PK_X86
-// pk_attend with eight-wide dot products and updates written inline: a function call per
-// position cost more than the arithmetic for heads of 32 values.
+// e^x for eight floats: x = n·ln 2 + r, |r| ≤ ln 2 / 2, e^r by Cephes' degree-6 polynomial,
+// within 2 ulp of expf. x is clamped to [-87, 88] so that 2^n stays a normal float: below
+// -87 it returns e^-87 (1.6e-38) instead of a smaller number, which changes no softmax.
+PK_AVX2 static inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    // r = x - n·ln 2, with ln 2 split in two so that the first product is exact
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+// pk_attend for heads of NV × 8 values, the query and the output held in registers. Scores
+// are made eight positions at a time, their eight dot products summed across lanes together
+// (a horizontal sum per position cost more than its four multiply-adds at 32 values a head).
+PK_AVX2 static inline __attribute__((always_inline)) void attend_avx2_regs(
+    const float *q, const float *keys, const float *values, size_t stride, int n, int hd, float scale,
+    float *scores, float *out, const int NV) {
+    __m256 qv[8], o[8];
+    for (int c = 0; c < NV; c++) qv[c] = _mm256_mul_ps(_mm256_loadu_ps(q + 8 * c), _mm256_set1_ps(scale));
+    __m256 mv = _mm256_set1_ps(-INFINITY);
+    int t = 0;
+    for (; t + 8 <= n; t += 8) {
+        __m256 a[8];
+        for (int j = 0; j < 8; j++) {
+            const float *k = keys + (size_t)(t + j) * stride;
+            a[j] = _mm256_mul_ps(qv[0], _mm256_loadu_ps(k));
+            for (int c = 1; c < NV; c++) a[j] = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k + 8 * c), a[j]);
+        }
+        // hadd pairs, then pairs of pairs: lane j of each 128-bit half holds position j's or
+        // j + 4's partial sum; the two halves' sums are the eight scores.
+        __m256 s0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+        __m256 s1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
+        __m256 sv = _mm256_add_ps(_mm256_permute2f128_ps(s0, s1, 0x20), _mm256_permute2f128_ps(s0, s1, 0x31));
+        _mm256_storeu_ps(scores + t, sv);
+        mv = _mm256_max_ps(mv, sv);
+    }
+    float m = hmax8(mv);
+    for (; t < n; t++) {
+        const float *k = keys + (size_t)t * stride;
+        __m256 acc = _mm256_mul_ps(qv[0], _mm256_loadu_ps(k));
+        for (int c = 1; c < NV; c++) acc = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k + 8 * c), acc);
+        scores[t] = hsum8(acc);
+        m = fmaxf(m, scores[t]);
+    }
+    __m256 sum = _mm256_setzero_ps(), m8 = _mm256_set1_ps(m);
+    for (t = 0; t + 8 <= n; t += 8) {
+        __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(scores + t), m8));
+        _mm256_storeu_ps(scores + t, e);
+        sum = _mm256_add_ps(sum, e);
+    }
+    float total = hsum8(sum);
+    for (; t < n; t++) {
+        scores[t] = expf(scores[t] - m);
+        total += scores[t];
+    }
+    for (int c = 0; c < NV; c++) o[c] = _mm256_setzero_ps();
+    for (t = 0; t < n; t++) {
+        const float *v = values + (size_t)t * stride;
+        __m256 w = _mm256_set1_ps(scores[t]);
+        for (int c = 0; c < NV; c++) o[c] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8 * c), o[c]);
+    }
+    __m256 inv = _mm256_set1_ps(1.0f / total);
+    for (int c = 0; c < NV; c++) _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(o[c], inv));
+    (void)hd;
+}
+
+// Other head sizes: eight-wide dot products and updates, one position at a time.
 PK_AVX2 static void attend_avx2(const float *q, const float *keys, const float *values, size_t stride, int n, int hd,
                                 float scale, float *scores, float *out) {
+    if (hd == 32) return attend_avx2_regs(q, keys, values, stride, n, hd, scale, scores, out, 4);
+    if (hd == 64) return attend_avx2_regs(q, keys, values, stride, n, hd, scale, scores, out, 8);
     float m = -INFINITY;
     for (int t = 0; t < n; t++) {
         const float *k = keys + (size_t)t * stride;
@@ -374,6 +458,18 @@ PK_AVX2 static void attend_avx2(const float *q, const float *keys, const float *
         for (; i + 8 <= hd; i += 8) _mm256_storeu_ps(out + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(v + i), _mm256_loadu_ps(out + i)));
         for (; i < hd; i++) out[i] += alpha * v[i];
     }
+}
+
+// SiLU(gate) · up, eight at a time: silu(x) = x / (1 + e^-x).
+PK_AVX2 static void swiglu_avx2(const float *gate, const float *up, float *out, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(gate + i);
+        __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        __m256 silu = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+        _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 #endif
 
@@ -399,4 +495,14 @@ void pk_attend(const float *q, const float *keys, const float *values, size_t st
         const float *v = values + (size_t)t * stride;
         for (int i = 0; i < hd; i++) out[i] += scores[t] * inv * v[i];
     }
+}
+
+void pk_swiglu(const float *gate, const float *up, float *out, int n) {
+#ifdef PK_X86
+    if (has_avx2()) {
+        swiglu_avx2(gate, up, out, n);
+        return;
+    }
+#endif
+    for (int i = 0; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }

@@ -80,14 +80,3 @@ final class GGUFTests: XCTestCase {
         }
     }
 }
-
-final class KernelTests: XCTestCase {
-    func testHalfToFloatIsExactForEveryHalf() {
-        for bits in 0...UInt16.max {
-            let expected = Float(Float16(bitPattern: bits))
-            let got = halfToFloat(bits)
-            if expected.isNaN { XCTAssertTrue(got.isNaN); continue }
-            XCTAssertEqual(got.bitPattern, expected.bitPattern, "half 0x\(String(bits, radix: 16))")
-        }
-    }
-}

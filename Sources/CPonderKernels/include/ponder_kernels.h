@@ -35,6 +35,9 @@ void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block
 void pk_attend(const float *q, const float *keys, const float *values, size_t stride, int n, int hd,
                float scale, float *scores, float *out);
 
+// out[i] = silu(gate[i]) · up[i] for n values (the feed-forward's gate; out may be gate).
+void pk_swiglu(const float *gate, const float *up, float *out, int n);
+
 #ifdef __cplusplus
 }
 #endif

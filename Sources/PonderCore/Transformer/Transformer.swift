@@ -270,7 +270,7 @@ final class TransformerState {
                 forEachItem(n) { b in Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
             matmul((layer.gate, hb), (layer.up, hb2), input: xb, n)
-            forEachItem(n) { b in for i in (b * ffn)..<((b + 1) * ffn) { hb[i] = Kernels.silu(hb[i]) * hb2[i] } }
+            forEachItem(n) { b in pk_swiglu(hb + b * ffn, hb2 + b * ffn, hb + b * ffn, Int32(ffn)) }
             matmul((layer.down, q), input: hb, n)
             addResidual(n)
         }
