@@ -34,7 +34,12 @@ static void quantize_q8_portable(const float *x, pk_block_q8 *out, int n) {
         float d = amax / 127.0f, id = d != 0 ? 1.0f / d : 0.0f;
         out[b].d = d;
         // Round half to even (the default rounding mode), as torch.round does in the reference.
-        for (int i = 0; i < 32; i++) out[b].q[i] = (int8_t)nearbyintf(v[i] * id);
+        int32_t sum = 0;
+        for (int i = 0; i < 32; i++) {
+            out[b].q[i] = (int8_t)nearbyintf(v[i] * id);
+            sum += out[b].q[i];
+        }
+        out[b].sum = sum;
     }
 }
 
@@ -169,6 +174,11 @@ PK_AVX2 static void quantize_q8_avx2(const float *x, pk_block_q8 *out, int n) {
         __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(i0, i1), _mm256_packs_epi32(i2, i3));
         packed = _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256((__m256i *)out[b].q, packed);
+        __m256i sums = _mm256_add_epi32(_mm256_add_epi32(i0, i1), _mm256_add_epi32(i2, i3));
+        __m128i h4 = _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+        h4 = _mm_add_epi32(h4, _mm_shuffle_epi32(h4, 0x4e));
+        h4 = _mm_add_epi32(h4, _mm_shuffle_epi32(h4, 0xb1));
+        out[b].sum = _mm_cvtsi128_si32(h4);
     }
 }
 
@@ -293,6 +303,54 @@ PK_AVX512 static void matmul_q8_avx512(const uint8_t *w, size_t row_bytes, int b
     }
     rows_avx512(w, row_bytes, blocks, xq, 0, batch, out, out_stride, r0, tiled, PK_TILE_ROWS, NULL, 0);
     rows_avx512(w, row_bytes, blocks, xq, 0, batch, out, out_stride, tiled, r1, 1, NULL, 0);
+}
+
+// Q8_0 x16 (see ponder_kernels.h). All groups' quants come first (blocks · 512 bytes per
+// group, so every vector is 64-byte aligned), then all groups' scales (blocks · 32 bytes).
+// Per (row, vector, block) the integer sum is Σ (w + 128) · x − 128 · Σ x, exact, started
+// from −128 · x.sum; then scaled by d_w · d_x and accumulated in block order, as the
+// row-major kernels do.
+PK_AVX512 static inline __attribute__((always_inline)) void group_x16(
+    const uint8_t *wq, const uint16_t *ws, int blocks, const pk_block_q8 *x, const int nv,
+    float *out, int out_stride, __mmask16 rows) {
+    __m512 acc[8];
+    for (int v = 0; v < nv; v++) acc[v] = _mm512_setzero_ps();
+    for (int b = 0; b < blocks; b++) {
+        const uint8_t *wb = wq + (size_t)b * 512;
+        __m512i s[8];
+        for (int v = 0; v < nv; v++) s[v] = _mm512_set1_epi32(-128 * x[(size_t)v * blocks + b].sum);
+        for (int k = 0; k < 8; k++) {
+            __m512i w = _mm512_load_si512((const void *)(wb + 64 * k));
+            for (int v = 0; v < nv; v++) {
+                int32_t four;
+                memcpy(&four, x[(size_t)v * blocks + b].q + 4 * k, 4);
+                s[v] = _mm512_dpbusd_epi32(s[v], w, _mm512_set1_epi32(four));
+            }
+        }
+        __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(ws + 16 * (size_t)b)));
+        for (int v = 0; v < nv; v++)
+            acc[v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[v]), _mm512_mul_ps(dw, _mm512_set1_ps(x[(size_t)v * blocks + b].d)), acc[v]);
+    }
+    for (int v = 0; v < nv; v++) _mm512_mask_storeu_ps(out + (size_t)v * out_stride, rows, acc[v]);
+}
+
+PK_AVX512 static void matmul_q8x16_avx512(const uint8_t *packed, int rows, int blocks, const pk_block_q8 *xq, int batch,
+                                          float *out, int out_stride, int r0, int r1) {
+    const size_t groups = ((size_t)rows + 15) / 16;
+    const uint16_t *scales = (const uint16_t *)(packed + groups * blocks * 512);
+    for (int g = r0 / 16; g * 16 < r1; g++) {
+        int lo = r0 > g * 16 ? r0 - g * 16 : 0, hi = r1 < g * 16 + 16 ? r1 - g * 16 : 16;
+        __mmask16 mask = (__mmask16)(((1u << hi) - 1) & ~((1u << lo) - 1));
+        const uint8_t *wq = packed + (size_t)g * blocks * 512;
+        const uint16_t *ws = scales + (size_t)g * blocks * 16;
+        int v = 0;
+#define PK_GROUP(NV) group_x16(wq, ws, blocks, xq + (size_t)v * blocks, NV, out + (size_t)v * out_stride + g * 16, out_stride, mask)
+        for (; v + 8 <= batch; v += 8) PK_GROUP(8);
+        for (; v + 4 <= batch; v += 4) PK_GROUP(4);
+        for (; v + 2 <= batch; v += 2) PK_GROUP(2);
+        for (; v < batch; v++) PK_GROUP(1);
+#undef PK_GROUP
+    }
 }
 
 // What this processor runs, found once: 2 AVX-512 VNNI (unless PONDER_NO_AVX512 is set),
@@ -505,4 +563,64 @@ void pk_swiglu(const float *gate, const float *up, float *out, int n) {
     }
 #endif
     for (int i = 0; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+int pk_q8x16_available(void) {
+#ifdef PK_X86
+    return has_avx512_vnni();
+#else
+    return 0;
+#endif
+}
+
+size_t pk_q8x16_bytes(int rows, int blocks) { return ((size_t)rows + 15) / 16 * (size_t)blocks * (512 + 32); }
+
+void pk_pack_q8x16(const uint8_t *w, size_t row_bytes, int rows, int blocks, uint8_t *packed) {
+    const size_t groups = ((size_t)rows + 15) / 16;
+    uint16_t *scales = (uint16_t *)(packed + groups * blocks * 512);
+    for (size_t g = 0; g < groups; g++)
+        for (int b = 0; b < blocks; b++)
+            for (int i = 0; i < 16; i++) {
+                size_t r = g * 16 + i;
+                uint8_t *vec = packed + (g * blocks + b) * 512 + 4 * i;
+                uint16_t d = 0;
+                if (r < (size_t)rows) {
+                    const uint8_t *blk = w + r * row_bytes + 34 * (size_t)b;
+                    memcpy(&d, blk, 2);
+                    for (int k = 0; k < 8; k++)
+                        for (int j = 0; j < 4; j++) vec[64 * k + j] = (uint8_t)((int8_t)blk[2 + 4 * k + j] + 128);
+                } else {
+                    for (int k = 0; k < 8; k++) memset(vec + 64 * k, 128, 4);
+                }
+                scales[(g * blocks + b) * 16 + i] = d;
+            }
+}
+
+void pk_matmul_q8x16(const uint8_t *packed, int rows, int blocks, const pk_block_q8 *xq, int batch,
+                     float *out, int out_stride, int r0, int r1) {
+#ifdef PK_X86
+    if (has_avx512_vnni()) {
+        matmul_q8x16_avx512(packed, rows, blocks, xq, batch, out, out_stride, r0, r1);
+        return;
+    }
+#endif
+    // Portable: the same sums one at a time (slow; for processors without AVX-512 VNNI the
+    // engine keeps the row-major layout and never packs).
+    const size_t groups = ((size_t)rows + 15) / 16;
+    const uint16_t *scales = (const uint16_t *)(packed + groups * blocks * 512);
+    for (int r = r0; r < r1; r++) {
+        size_t g = (size_t)r / 16, i = (size_t)r % 16;
+        for (int v = 0; v < batch; v++) {
+            const pk_block_q8 *x = xq + (size_t)v * blocks;
+            float acc = 0;
+            for (int b = 0; b < blocks; b++) {
+                const uint8_t *vec = packed + (g * blocks + b) * 512 + 4 * i;
+                int32_t sum = -128 * x[b].sum;
+                for (int k = 0; k < 8; k++)
+                    for (int j = 0; j < 4; j++) sum += (int32_t)vec[64 * k + j] * x[b].q[4 * k + j];
+                acc += (float)sum * (half_to_float(scales[(g * blocks + b) * 16 + i]) * x[b].d);
+            }
+            out[(size_t)v * out_stride + r] = acc;
+        }
+    }
 }

@@ -56,4 +56,49 @@ final class KernelTests: XCTestCase {
             }
         }
     }
+
+    /// The packed layout's kernel against the row-major one on the same Q8_0 matrix: rows that
+    /// do not fill their last group of 16, odd and even block counts, every batch path, and
+    /// row ranges that start and end inside a group (the rows outside stay untouched).
+    func testPackedMatrixProductMatchesTheRowMajorOne() throws {
+        try XCTSkipUnless(pk_q8x16_available() != 0, "no AVX-512 VNNI here: the engine does not pack")
+        var rng = RandomSource(seed: 3)
+        for (rows, blocks) in [(37, 3), (64, 8), (5, 1)] {
+            var w = [UInt8](repeating: 0, count: rows * blocks * 34)
+            for blk in 0..<(rows * blocks) {
+                let d = Float16(0.002 + rng.uniform() * 0.05).bitPattern
+                w[34 * blk] = UInt8(d & 0xff)
+                w[34 * blk + 1] = UInt8(d >> 8)
+                for i in 0..<32 { w[34 * blk + 2 + i] = UInt8(bitPattern: Int8(Int(rng.next() % 255) - 127)) }
+            }
+            var packed = [UInt8](repeating: 0, count: pk_q8x16_bytes(Int32(rows), Int32(blocks)) + 64)
+            packed.withUnsafeMutableBytes { raw in
+                let aligned = raw.baseAddress!.alignedUp(toMultipleOf: 64).assumingMemoryBound(to: UInt8.self)
+                pk_pack_q8x16(w, blocks * 34, Int32(rows), Int32(blocks), aligned)
+                for batch in [1, 2, 3, 5, 9, 12] {
+                    let x = (0..<(batch * blocks * 32)).map { _ in rng.uniform() * 4 - 2 }
+                    var xq = [pk_block_q8](repeating: pk_block_q8(), count: batch * blocks)
+                    pk_quantize_q8(x, &xq, Int32(x.count))
+                    for b in xq { XCTAssertEqual(b.sum, withUnsafeBytes(of: b.q) { $0.reduce(0) { $0 + Int32(Int8(bitPattern: $1)) } }) }
+                    var expected = [Float](repeating: 0, count: batch * rows)
+                    pk_matmul_q8(w, blocks * 34, Int32(blocks), xq, Int32(batch), &expected, Int32(rows), 0, Int32(rows))
+                    for range in [0..<rows, 3..<min(30, rows), (rows / 2)..<rows, 0..<1] {
+                        var got = [Float](repeating: .nan, count: batch * rows)
+                        pk_matmul_q8x16(aligned, Int32(rows), Int32(blocks), xq, Int32(batch), &got, Int32(rows),
+                                        Int32(range.lowerBound), Int32(range.upperBound))
+                        for v in 0..<batch {
+                            for r in 0..<rows {
+                                let e = expected[v * rows + r], g = got[v * rows + r]
+                                if range.contains(r) {
+                                    XCTAssertEqual(g, e, accuracy: 1e-5 * max(1, abs(e)), "\(rows)×\(blocks) batch \(batch) row \(r) vector \(v)")
+                                } else {
+                                    XCTAssertTrue(g.isNaN, "row \(r) outside \(range) was written")
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

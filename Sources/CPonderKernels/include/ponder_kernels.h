@@ -13,9 +13,11 @@ extern "C" {
 #endif
 
 // 32 activations quantized as ggml's Q8_0 does for its dot products: q[i] = round(x[i] / d)
-// with d = max|x| / 127, but with the scale kept as a float.
+// with d = max|x| / 127, but with the scale kept as a float; sum = Σ q[i] (the packed
+// kernel's correction for its unsigned weights).
 typedef struct {
     float d;
+    int32_t sum;
     int8_t q[32];
 } pk_block_q8;
 
@@ -28,6 +30,21 @@ void pk_quantize_q8(const float *x, pk_block_q8 *out, int n);
 // per block.
 void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
                   float *out, int out_stride, int r0, int r1);
+
+// The same products on a matrix repacked for AVX-512 VNNI ("Q8_0 x16"): rows in groups of
+// 16, each group's blocks stored as eight 64-byte vectors (for k = 0..<8: bytes 4k..<4k+4
+// of the block in each of the 16 rows, plus 128, so unsigned) and the 16 rows' f16 scales.
+// One vpdpbusd then makes 64 products for 16 rows at once against four of x's bytes, and a
+// block needs one conversion to float for 16 rows, where the row-major kernels need one
+// per row. pk_q8x16_available() says whether this processor runs them; pk_q8x16_bytes is
+// the packed size (64-byte aligned memory expected), pk_pack_q8x16 writes it from a Q8_0
+// matrix (rows padded to a multiple of 16 with zeros). pk_matmul_q8x16 computes
+// out[b * out_stride + r] for rows r0..<r1, each row the same way whatever range it is in.
+int pk_q8x16_available(void);
+size_t pk_q8x16_bytes(int rows, int blocks);
+void pk_pack_q8x16(const uint8_t *w, size_t row_bytes, int rows, int blocks, uint8_t *packed);
+void pk_matmul_q8x16(const uint8_t *packed, int rows, int blocks, const pk_block_q8 *xq, int batch,
+                     float *out, int out_stride, int r0, int r1);
 
 // One attention head for one query: scores[t] = scale · q · k_t for the n positions t
 // (k_t at keys + t * stride, v_t at values + t * stride, hd values each), softmax over them,

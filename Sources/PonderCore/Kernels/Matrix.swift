@@ -7,6 +7,9 @@ struct Matrix {
     let cols: Int
     let type: GGUFFile.TensorType
     let data: UnsafeRawPointer
+    /// The same Q8_0 matrix repacked for AVX-512 VNNI (Q8_0 x16, see ponder_kernels.h), which
+    /// multiply uses instead of `data` when set; owned by a PackedMatrices.
+    var packed: UnsafeRawPointer? = nil
 
     var rowBytes: Int { cols / type.block.elements * type.block.bytes }
 
@@ -43,6 +46,11 @@ struct Matrix {
     /// Each output is computed the same way whichever rows a thread is given, so results do not
     /// depend on the thread count.
     func multiply(_ xq: UnsafePointer<pk_block_q8>, batch: Int, into out: UnsafeMutablePointer<Float>, rows range: Range<Int>) {
+        if let packed {
+            pk_matmul_q8x16(packed.assumingMemoryBound(to: UInt8.self), Int32(rows), Int32(cols / 32), xq, Int32(batch),
+                            out, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound))
+            return
+        }
         pk_matmul_q8(data.assumingMemoryBound(to: UInt8.self), rowBytes, Int32(cols / 32), xq, Int32(batch),
                      out, Int32(rows), Int32(range.lowerBound), Int32(range.upperBound))
     }
@@ -50,6 +58,34 @@ struct Matrix {
     /// Quantizes `batch` input vectors of `cols` values for multiply.
     func quantize(_ x: UnsafePointer<Float>, batch: Int, into xq: UnsafeMutablePointer<pk_block_q8>) {
         for b in 0..<batch { pk_quantize_q8(x + b * cols, xq + b * (cols / 32), Int32(cols)) }
+    }
+}
+
+/// Owns the packed copies of a model's Q8_0 matrices and frees them with itself. On a
+/// processor with AVX-512 VNNI the packed kernel makes 16 rows' products per instruction
+/// (docs/performance.md has the measurement); elsewhere nothing is packed.
+final class PackedMatrices {
+    private var memory: [UnsafeMutableRawPointer] = []
+    let enabled = pk_q8x16_available() != 0
+
+    deinit { for p in memory { free(p) } }
+
+    /// `m` with a packed copy of its rows when enabled (then the file's pages of `tensor`
+    /// are released: they are not read again), else `m` unchanged.
+    func pack(_ m: Matrix, _ tensor: GGUFFile.Tensor, of file: GGUFFile) throws -> Matrix {
+        guard enabled, m.type == .q8_0 else { return m }
+        let bytes = pk_q8x16_bytes(Int32(m.rows), Int32(m.cols / 32))
+        var p: UnsafeMutableRawPointer? = nil
+        guard posix_memalign(&p, 64, max(bytes, 64)) == 0, let p else {
+            throw PonderError(.outOfMemory, "cannot allocate \(bytes) bytes for tensor '\(tensor.name)'")
+        }
+        memory.append(p)
+        pk_pack_q8x16(m.data.assumingMemoryBound(to: UInt8.self), m.rowBytes, Int32(m.rows), Int32(m.cols / 32),
+                      p.assumingMemoryBound(to: UInt8.self))
+        file.evict(tensor)
+        var packed = m
+        packed.packed = UnsafeRawPointer(p)
+        return packed
     }
 }
 

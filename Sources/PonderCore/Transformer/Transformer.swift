@@ -23,10 +23,15 @@ final class TransformerWeights: @unchecked Sendable {
     let ropeCos: [Float]
     let ropeSin: [Float]
     let parameterCount: Int
+    /// The packed copies the matrices multiply (on processors where packing pays).
+    private let packs: PackedMatrices
 
     init(file: GGUFFile, hp: HyperParameters) throws {
         self.hp = hp
         var count = 0
+        let packs = PackedMatrices()
+        self.packs = packs
+        /// A matrix the transformer multiplies (packed), or only reads (`types` other than Q8_0).
         func matrix(_ name: String, cols: Int, rows: Int, types: Set<GGUFFile.TensorType> = [.q8_0]) throws -> Matrix {
             guard let t = file.tensor(name) else { throw PonderError.badModel("tensor '\(name)' is missing") }
             guard t.dims == [cols, rows] else {
@@ -36,7 +41,8 @@ final class TransformerWeights: @unchecked Sendable {
                 throw PonderError.badModel("tensor '\(name)' has type \(t.type), expected one of \(types.map { "\($0)" }.sorted())")
             }
             count += t.elementCount
-            return Matrix(rows: rows, cols: cols, type: t.type, data: file.data(of: t))
+            let m = Matrix(rows: rows, cols: cols, type: t.type, data: file.data(of: t))
+            return types == [.q8_0] ? try packs.pack(m, t, of: file) : m
         }
         func vector(_ name: String, _ n: Int) throws -> [Float] {
             try matrix(name, cols: n, rows: 1, types: [.f32, .f16]).floats()
