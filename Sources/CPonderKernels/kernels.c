@@ -587,8 +587,12 @@ void pk_pack_q8x16(const uint8_t *w, size_t row_bytes, int rows, int blocks, uin
                 if (r < (size_t)rows) {
                     const uint8_t *blk = w + r * row_bytes + 34 * (size_t)b;
                     memcpy(&d, blk, 2);
-                    for (int k = 0; k < 8; k++)
-                        for (int j = 0; j < 4; j++) vec[64 * k + j] = (uint8_t)((int8_t)blk[2 + 4 * k + j] + 128);
+                    for (int k = 0; k < 8; k++) {  // + 128 on each byte is a flip of its top bit
+                        uint32_t four;
+                        memcpy(&four, blk + 2 + 4 * k, 4);
+                        four ^= 0x80808080u;
+                        memcpy(vec + 64 * k, &four, 4);
+                    }
                 } else {
                     for (int k = 0; k < 8; k++) memset(vec + 64 * k, 128, 4);
                 }
