@@ -43,6 +43,14 @@ SHAPES = {"LlamaGen-B": dict(dim=768, layers=12, heads=12, ffn_dim=2048),
           "LlamaGen-L": dict(dim=1024, layers=24, heads=16, ffn_dim=2816)}
 
 
+# A pause before each measure, for every engine alike: PyTorch's OpenMP threads keep
+# spinning on the cores for a while after its last operation, and a measure taken at once
+# shares them. Measured 2026-11-27 in one process: Ponder's decode right after a PyTorch
+# prefill ran at 1,460 and 1,095 tok/s, after the same prefill and 0.3 s at 2,871 and 2,933,
+# alone at 2,777 and 2,986.
+SETTLE_S = 0.5
+
+
 def interleaved(measures, runs):
     """Median of each measure (a name → a function returning one rate), taken in turns for
     `runs` rounds: this VM's speed drifts by ±25 % over minutes, and taking the engines in
@@ -50,6 +58,7 @@ def interleaved(measures, runs):
     rates = {name: [] for name in measures}
     for _ in range(runs):
         for name, fn in measures.items():
+            time.sleep(SETTLE_S)
             rates[name].append(fn())
     return {name: statistics.median(v) for name, v in rates.items()}
 
