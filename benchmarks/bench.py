@@ -471,10 +471,10 @@ def main():
             "", table, "", "Ratios (Ponder ÷ peer; memory: peak resident minus Python's own minus the model file):", "",
             "```"] + [f"RATIO {k} {'n/a' if v is None else f'{v:.3f}'}" for k, v in ratios.items()] + [
             "```", "", "![decode tokens/s against model size](performance-plot.png)", ""]
-        reading = "## Reading these figures"
-        if os.path.exists(args.out) and reading in open(args.out).read():
-            old = open(args.out).read()
-            doc.append(old[old.index(reading):].rstrip("\n"))
+        # The written sections (from the first "## " heading on) are kept as they are.
+        old = open(args.out).read() if os.path.exists(args.out) else ""
+        if "\n## " in old:
+            doc.append(old[old.index("\n## ") + 1:].rstrip("\n"))
         Path(args.out).write_text("\n".join(doc) + "\n")
     for k, v in ratios.items():
         print(f"RATIO {k} {'n/a' if v is None else f'{v:.3f}'}")
