@@ -31,7 +31,6 @@ final class TransformerWeights: @unchecked Sendable {
         var count = 0
         let packs = PackedMatrices()
         self.packs = packs
-        /// A matrix the transformer multiplies (packed), or only reads (`types` other than Q8_0).
         func matrix(_ name: String, cols: Int, rows: Int, types: Set<GGUFFile.TensorType> = [.q8_0]) throws -> Matrix {
             guard let t = file.tensor(name) else { throw PonderError.badModel("tensor '\(name)' is missing") }
             guard t.dims == [cols, rows] else {
@@ -41,8 +40,13 @@ final class TransformerWeights: @unchecked Sendable {
                 throw PonderError.badModel("tensor '\(name)' has type \(t.type), expected one of \(types.map { "\($0)" }.sorted())")
             }
             count += t.elementCount
-            let m = Matrix(rows: rows, cols: cols, type: t.type, data: file.data(of: t))
-            return types == [.q8_0] ? try packs.pack(m, t, of: file) : m
+            return Matrix(rows: rows, cols: cols, type: t.type, data: file.data(of: t))
+        }
+        // A matrix the transformer multiplies: Q8_0, packed where the processor pays for it.
+        func multiplied(_ name: String, cols: Int, rows: Int) throws -> Matrix {
+            let m = try matrix(name, cols: cols, rows: rows)
+            guard let t = file.tensor(name) else { return m }  // matrix() has found it
+            return try packs.pack(m, t, of: file)
         }
         func vector(_ name: String, _ n: Int) throws -> [Float] {
             try matrix(name, cols: n, rows: 1, types: [.f32, .f16]).floats()
@@ -64,18 +68,18 @@ final class TransformerWeights: @unchecked Sendable {
             let p = "blk.\(i)."
             layers.append(Layer(
                 attnNorm: try norm(p + "attn_norm.weight", d),
-                wq: try matrix(p + "attn_q.weight", cols: d, rows: hp.heads * hd),
-                wk: try matrix(p + "attn_k.weight", cols: d, rows: hp.kvHeads * hd),
-                wv: try matrix(p + "attn_v.weight", cols: d, rows: hp.kvHeads * hd),
-                wo: try matrix(p + "attn_output.weight", cols: hp.heads * hd, rows: d),
+                wq: try multiplied(p + "attn_q.weight", cols: d, rows: hp.heads * hd),
+                wk: try multiplied(p + "attn_k.weight", cols: d, rows: hp.kvHeads * hd),
+                wv: try multiplied(p + "attn_v.weight", cols: d, rows: hp.kvHeads * hd),
+                wo: try multiplied(p + "attn_output.weight", cols: hp.heads * hd, rows: d),
                 ffnNorm: try norm(p + "ffn_norm.weight", d),
-                gate: try matrix(p + "ffn_gate.weight", cols: d, rows: hp.ffnDim),
-                up: try matrix(p + "ffn_up.weight", cols: d, rows: hp.ffnDim),
-                down: try matrix(p + "ffn_down.weight", cols: hp.ffnDim, rows: d)))
+                gate: try multiplied(p + "ffn_gate.weight", cols: d, rows: hp.ffnDim),
+                up: try multiplied(p + "ffn_up.weight", cols: d, rows: hp.ffnDim),
+                down: try multiplied(p + "ffn_down.weight", cols: hp.ffnDim, rows: d)))
         }
         self.layers = layers
         outputNorm = try norm("output_norm.weight", d)
-        output = try matrix("output.weight", cols: d, rows: hp.vocabSize)
+        output = try multiplied("output.weight", cols: d, rows: hp.vocabSize)
         parameterCount = count
 
         let pairs = hd / 2
