@@ -26,6 +26,24 @@ static float half_to_float(uint16_t h) {
     return f;
 }
 
+// Single to half precision, rounding to nearest even (as F16C's vcvtps2ph does with
+// rounding mode 0): overflow to infinity, subnormal halves below 2^-14, NaN kept a NaN.
+static uint16_t float_to_half(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    uint32_t sign = (x >> 16) & 0x8000, a = x & 0x7fffffff;
+    if (a > 0x7f800000) return (uint16_t)(sign | 0x7e00);  // NaN
+    if (a >= 0x477ff000) return (uint16_t)(sign | 0x7c00);  // rounds to infinity (or is one)
+    if (a < 0x38800000) {  // a half subnormal or zero: a multiple of 2^-24, rounded
+        float mag;
+        memcpy(&mag, &a, 4);
+        return (uint16_t)(sign | (uint32_t)nearbyintf(mag * 16777216.0f));
+    }
+    uint32_t half = ((a - 0x38000000) >> 13), rest = a & 0x1fff;
+    if (rest > 0x1000 || (rest == 0x1000 && (half & 1))) half++;
+    return (uint16_t)(sign | half);
+}
+
 static void quantize_q8_portable(const float *x, pk_block_q8 *out, int n) {
     for (int b = 0; b < n / 32; b++) {
         const float *v = x + 32 * b;
@@ -438,8 +456,10 @@ PK_AVX2 static inline __m256 exp8(__m256 x) {
 // pk_attend for heads of NV × 8 values, the query and the output held in registers. Scores
 // are made eight positions at a time, their eight dot products summed across lanes together
 // (a horizontal sum per position cost more than its four multiply-adds at 32 values a head).
+PK_AVX2 static inline __m256 load_halves(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+
 PK_AVX2 static inline __attribute__((always_inline)) void attend_avx2_regs(
-    const float *q, const float *keys, const float *values, size_t stride, int n, int hd, float scale,
+    const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int n, int hd, float scale,
     float *scores, float *out, const int NV) {
     __m256 qv[8], o[8];
     for (int c = 0; c < NV; c++) qv[c] = _mm256_mul_ps(_mm256_loadu_ps(q + 8 * c), _mm256_set1_ps(scale));
@@ -448,9 +468,9 @@ PK_AVX2 static inline __attribute__((always_inline)) void attend_avx2_regs(
     for (; t + 8 <= n; t += 8) {
         __m256 a[8];
         for (int j = 0; j < 8; j++) {
-            const float *k = keys + (size_t)(t + j) * stride;
-            a[j] = _mm256_mul_ps(qv[0], _mm256_loadu_ps(k));
-            for (int c = 1; c < NV; c++) a[j] = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k + 8 * c), a[j]);
+            const uint16_t *k = keys + (size_t)(t + j) * stride;
+            a[j] = _mm256_mul_ps(qv[0], load_halves(k));
+            for (int c = 1; c < NV; c++) a[j] = _mm256_fmadd_ps(qv[c], load_halves(k + 8 * c), a[j]);
         }
         // hadd pairs, then pairs of pairs: lane j of each 128-bit half holds position j's or
         // j + 4's partial sum; the two halves' sums are the eight scores.
@@ -462,9 +482,9 @@ PK_AVX2 static inline __attribute__((always_inline)) void attend_avx2_regs(
     }
     float m = hmax8(mv);
     for (; t < n; t++) {
-        const float *k = keys + (size_t)t * stride;
-        __m256 acc = _mm256_mul_ps(qv[0], _mm256_loadu_ps(k));
-        for (int c = 1; c < NV; c++) acc = _mm256_fmadd_ps(qv[c], _mm256_loadu_ps(k + 8 * c), acc);
+        const uint16_t *k = keys + (size_t)t * stride;
+        __m256 acc = _mm256_mul_ps(qv[0], load_halves(k));
+        for (int c = 1; c < NV; c++) acc = _mm256_fmadd_ps(qv[c], load_halves(k + 8 * c), acc);
         scores[t] = hsum8(acc);
         m = fmaxf(m, scores[t]);
     }
@@ -481,9 +501,9 @@ PK_AVX2 static inline __attribute__((always_inline)) void attend_avx2_regs(
     }
     for (int c = 0; c < NV; c++) o[c] = _mm256_setzero_ps();
     for (t = 0; t < n; t++) {
-        const float *v = values + (size_t)t * stride;
+        const uint16_t *v = values + (size_t)t * stride;
         __m256 w = _mm256_set1_ps(scores[t]);
-        for (int c = 0; c < NV; c++) o[c] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8 * c), o[c]);
+        for (int c = 0; c < NV; c++) o[c] = _mm256_fmadd_ps(w, load_halves(v + 8 * c), o[c]);
     }
     __m256 inv = _mm256_set1_ps(1.0f / total);
     for (int c = 0; c < NV; c++) _mm256_storeu_ps(out + 8 * c, _mm256_mul_ps(o[c], inv));
@@ -491,31 +511,39 @@ PK_AVX2 static inline __attribute__((always_inline)) void attend_avx2_regs(
 }
 
 // Other head sizes: eight-wide dot products and updates, one position at a time.
-PK_AVX2 static void attend_avx2(const float *q, const float *keys, const float *values, size_t stride, int n, int hd,
+PK_AVX2 static void attend_avx2(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int n, int hd,
                                 float scale, float *scores, float *out) {
     if (hd == 32) return attend_avx2_regs(q, keys, values, stride, n, hd, scale, scores, out, 4);
     if (hd == 64) return attend_avx2_regs(q, keys, values, stride, n, hd, scale, scores, out, 8);
     float m = -INFINITY;
     for (int t = 0; t < n; t++) {
-        const float *k = keys + (size_t)t * stride;
+        const uint16_t *k = keys + (size_t)t * stride;
         __m256 acc = _mm256_setzero_ps();
         int i = 0;
-        for (; i + 8 <= hd; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), acc);
+        for (; i + 8 <= hd; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), load_halves(k + i), acc);
         float s = hsum8(acc);
-        for (; i < hd; i++) s += q[i] * k[i];
+        for (; i < hd; i++) s += q[i] * _cvtsh_ss(k[i]);
         scores[t] = s * scale;
         m = fmaxf(m, scores[t]);
     }
     float inv = exp_weights(scores, n, m);
     memset(out, 0, (size_t)hd * sizeof(float));
     for (int t = 0; t < n; t++) {
-        const float *v = values + (size_t)t * stride;
+        const uint16_t *v = values + (size_t)t * stride;
         float alpha = scores[t] * inv;
         __m256 a = _mm256_set1_ps(alpha);
         int i = 0;
-        for (; i + 8 <= hd; i += 8) _mm256_storeu_ps(out + i, _mm256_fmadd_ps(a, _mm256_loadu_ps(v + i), _mm256_loadu_ps(out + i)));
-        for (; i < hd; i++) out[i] += alpha * v[i];
+        for (; i + 8 <= hd; i += 8) _mm256_storeu_ps(out + i, _mm256_fmadd_ps(a, load_halves(v + i), _mm256_loadu_ps(out + i)));
+        for (; i < hd; i++) out[i] += alpha * _cvtsh_ss(v[i]);
     }
+}
+
+// pk_store_halves eight at a time (vcvtps2ph, rounding to nearest even).
+PK_AVX2 static void store_halves_avx2(const float *x, uint16_t *out, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128((__m128i *)(out + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; i++) out[i] = float_to_half(x[i]);  // the portable rounding, tested through here
 }
 
 // SiLU(gate) · up, eight at a time: silu(x) = x / (1 + e^-x).
@@ -531,7 +559,7 @@ PK_AVX2 static void swiglu_avx2(const float *gate, const float *up, float *out, 
 }
 #endif
 
-void pk_attend(const float *q, const float *keys, const float *values, size_t stride, int n, int hd,
+void pk_attend(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int n, int hd,
                float scale, float *scores, float *out) {
 #ifdef PK_X86
     if (has_avx2()) {
@@ -541,17 +569,17 @@ void pk_attend(const float *q, const float *keys, const float *values, size_t st
 #endif
     float m = -INFINITY;
     for (int t = 0; t < n; t++) {
-        const float *k = keys + (size_t)t * stride;
+        const uint16_t *k = keys + (size_t)t * stride;
         float d = 0;
-        for (int i = 0; i < hd; i++) d += q[i] * k[i];
+        for (int i = 0; i < hd; i++) d += q[i] * half_to_float(k[i]);
         scores[t] = d * scale;
         m = fmaxf(m, scores[t]);
     }
     float inv = exp_weights(scores, n, m);
     memset(out, 0, (size_t)hd * sizeof(float));
     for (int t = 0; t < n; t++) {
-        const float *v = values + (size_t)t * stride;
-        for (int i = 0; i < hd; i++) out[i] += scores[t] * inv * v[i];
+        const uint16_t *v = values + (size_t)t * stride;
+        for (int i = 0; i < hd; i++) out[i] += scores[t] * inv * half_to_float(v[i]);
     }
 }
 
@@ -627,4 +655,14 @@ void pk_matmul_q8x16(const uint8_t *packed, int rows, int blocks, const pk_block
             out[(size_t)v * out_stride + r] = acc;
         }
     }
+}
+
+void pk_store_halves(const float *x, uint16_t *out, int n) {
+#ifdef PK_X86
+    if (has_avx2()) {
+        store_halves_avx2(x, out, n);
+        return;
+    }
+#endif
+    for (int i = 0; i < n; i++) out[i] = float_to_half(x[i]);
 }

@@ -14,19 +14,20 @@ final class KernelTests: XCTestCase {
     }
 
     /// At the head sizes and lengths where the attention kernel's paths part: eight positions
-    /// at a time and a tail; 32 and 64 values held in registers, other sizes not.
+    /// at a time and a tail; 32 and 64 values held in registers, other sizes not. The cache
+    /// holds halves; the reference reads the same halves.
     func testAttentionMatchesAPlainSoftmax() {
         var rng = RandomSource(seed: 1)
         func random(_ r: Float) -> Float { (rng.uniform() * 2 - 1) * r }
         for hd in [8, 32, 40, 64] {
             for n in [1, 7, 8, 9, 31, 300] {
                 let stride = hd * 3  // keys of other heads lie between a head's positions
-                let keys = (0..<(n * stride)).map { _ in random(2) }
-                let values = (0..<(n * stride)).map { _ in random(1) }
+                let keys = (0..<(n * stride)).map { _ in Float16(random(2)) }
+                let values = (0..<(n * stride)).map { _ in Float16(random(1)) }
                 let q = (0..<hd).map { _ in random(2) }
                 let scale = 1 / Float(hd).squareRoot()
                 var scores = [Float](repeating: 0, count: n), out = [Float](repeating: .nan, count: hd)
-                pk_attend(q, keys, values, stride, Int32(n), Int32(hd), scale, &scores, &out)
+                pk_attend(q, keys.map(\.bitPattern), values.map(\.bitPattern), stride, Int32(n), Int32(hd), scale, &scores, &out)
 
                 let logits = (0..<n).map { t in
                     (0..<hd).reduce(0.0) { $0 + Double(q[$1]) * Double(keys[t * stride + $1]) } * Double(scale)
@@ -38,6 +39,26 @@ final class KernelTests: XCTestCase {
                     let expected = (0..<n).reduce(0.0) { $0 + weights[$1] * Double(values[$1 * stride + i]) } / total
                     XCTAssertEqual(Double(out[i]), expected, accuracy: 2e-6, "head size \(hd), \(n) positions, value \(i)")
                 }
+            }
+        }
+    }
+
+    /// The cache's writes round as Swift's own Float16 conversion does: ties, the largest
+    /// half, overflow, subnormals, zeros, infinities and NaN, and random values in between;
+    /// eight at a time (F16C) and one at a time (the portable rounding, which the AVX2 path
+    /// uses for a tail).
+    func testHalvesRoundToNearestEven() {
+        var rng = RandomSource(seed: 4)
+        var x: [Float] = [0, -0, 1, -1, 65504, 65519, 65520, -70000, 1e-8, -3e-8, 6e-8, 5.96e-8, 2.98e-8, 6.1e-5,
+                          1 + 1.0 / 2048, 1 + 3.0 / 2048, .infinity, -.infinity, .nan]
+        for e in -30...17 { x += (0..<20).map { _ in (rng.uniform() * 2 - 1) * Float(sign: .plus, exponent: e, significand: 1) } }
+        var out = [UInt16](repeating: 0, count: x.count), one = out
+        pk_store_halves(x, &out, Int32(x.count))
+        for i in x.indices { pk_store_halves([x[i]], &one[i], 1) }
+        for (i, v) in x.enumerated() {
+            for got in [out[i], one[i]] {
+                if v.isNaN { XCTAssertTrue(Float16(bitPattern: got).isNaN); continue }
+                XCTAssertEqual(got, Float16(v).bitPattern, "\(v)")
             }
         }
     }

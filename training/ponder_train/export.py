@@ -15,7 +15,7 @@ import gguf
 import numpy as np
 import torch
 
-from .model import Config, Transformer, VQDecoder
+from .model import Block, Config, Transformer, VQDecoder
 from .vocab import Vocabulary
 
 ARCH = "ponder"
@@ -62,11 +62,14 @@ def q8_activations(x: torch.Tensor) -> torch.Tensor:
 
 
 def quantize_activations(t: Transformer):
-    """Makes every matrix of the reference read its input through q8_activations, so that
-    with quantize_in_place it computes what the engine computes."""
+    """Makes every matrix of the reference read its input through q8_activations, and every
+    attention read its keys and values rounded to half precision (the engine's cache), so
+    that with quantize_in_place it computes what the engine computes."""
     for m in t.modules():
         if isinstance(m, torch.nn.Linear):
             m.register_forward_pre_hook(lambda _, args: (q8_activations(args[0]),))
+        if isinstance(m, Block):
+            m.cache_in_halves = True
 
 
 def export(t: Transformer, d: VQDecoder, vocab: Vocabulary, path: str, cfg_scale: float = 1.0):

@@ -94,6 +94,9 @@ class Block(nn.Module):
         self.gate = nn.Linear(c.dim, c.ffn_dim, bias=False)
         self.up = nn.Linear(c.dim, c.ffn_dim, bias=False)
         self.down = nn.Linear(c.ffn_dim, c.dim, bias=False)
+        # The engine keeps keys and values in half precision; export.quantize_activations
+        # sets this so that the reference rounds them as the engine does.
+        self.cache_in_halves = False
 
     def forward(self, x, cos, sin, mask):
         B, T, _ = x.shape
@@ -104,6 +107,8 @@ class Block(nn.Module):
         v = self.wv(h).view(B, T, c.kv_heads, hd).transpose(1, 2)
         # The tables are fp32; under bf16 autocast q and k come back to v's type for attention.
         q, k = apply_rope(q, cos, sin).to(v.dtype), apply_rope(k, cos, sin).to(v.dtype)
+        if self.cache_in_halves:
+            k, v = k.half().to(v.dtype), v.half().to(v.dtype)
         if c.kv_heads != c.heads:
             k = k.repeat_interleave(c.heads // c.kv_heads, dim=1)
             v = v.repeat_interleave(c.heads // c.kv_heads, dim=1)

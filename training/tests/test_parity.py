@@ -2,7 +2,8 @@
 logits, greedy image tokens with and without guidance, and decoded pixels.
 
 The engine multiplies Q8_0 weights by activations quantized to int8 per 32 values, as
-llama.cpp does; the reference does the same (quantize_activations). The two still differ by
+llama.cpp does, and keeps its key/value cache in half precision; the reference does the same
+(quantize_activations). The two still differ by
 float rounding, and where an activation sits near a rounding boundary that difference flips
 one int8 step, which this deliberately sharp random model amplifies to about 1 % of the
 logits at some positions. So logits are compared with a tolerance that allows such flips

@@ -46,11 +46,15 @@ void pk_pack_q8x16(const uint8_t *w, size_t row_bytes, int rows, int blocks, uin
 void pk_matmul_q8x16(const uint8_t *packed, int rows, int blocks, const pk_block_q8 *xq, int batch,
                      float *out, int out_stride, int r0, int r1);
 
-// One attention head for one query: scores[t] = scale · q · k_t for the n positions t
-// (k_t at keys + t * stride, v_t at values + t * stride, hd values each), softmax over them,
-// out = Σ scores[t] · v_t. `scores` holds n floats of scratch.
-void pk_attend(const float *q, const float *keys, const float *values, size_t stride, int n, int hd,
+// One attention head for one query over a cache kept in half precision: scores[t] = scale ·
+// q · k_t for the n positions t (k_t at keys + t * stride, v_t at values + t * stride, hd
+// halves each), softmax over them, out = Σ scores[t] · v_t. `scores` holds n floats of
+// scratch.
+void pk_attend(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int n, int hd,
                float scale, float *scores, float *out);
+
+// out[i] = x[i] in half precision, rounded to nearest even, for n values (the cache's writes).
+void pk_store_halves(const float *x, uint16_t *out, int n);
 
 // out[i] = silu(gate[i]) · up[i] for n values (the feed-forward's gate; out may be gate).
 void pk_swiglu(const float *gate, const float *up, float *out, int n);

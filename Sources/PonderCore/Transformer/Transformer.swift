@@ -100,18 +100,12 @@ final class TransformerWeights: @unchecked Sendable {
 
 /// One sequence's key/value cache and the tokens it holds.
 struct KVCache {
-    /// [layer][position][kvHeads * headDim]
-    let keys: UnsafeMutablePointer<Float>
-    let values: UnsafeMutablePointer<Float>
+    /// [layer][position][kvHeads * headDim], in half precision (IEEE binary16, as llama.cpp
+    /// keeps its cache): attention reads the whole cache for every token, so halving its
+    /// bytes halves that traffic.
+    let keys: UnsafeMutablePointer<UInt16>
+    let values: UnsafeMutablePointer<UInt16>
     var tokens: [Int32] = []
-}
-
-/// Zeroed floats from calloc, so a size the system cannot give is an error, not an abort.
-func allocateFloats(_ n: Int, _ what: String) throws -> UnsafeMutablePointer<Float> {
-    guard let p = calloc(max(n, 1), MemoryLayout<Float>.size) else {
-        throw PonderError(.outOfMemory, "cannot allocate \(n * 4) bytes for \(what)")
-    }
-    return p.assumingMemoryBound(to: Float.self)
 }
 
 /// The transformer's working memory for one session: caches for up to two sequences (the
@@ -128,7 +122,7 @@ final class TransformerState {
     private let x, xb, q, k, v, att, hb, hb2, logits: UnsafeMutablePointer<Float>
     /// A matmul's input batch quantized per 32 values, for Q8_0 weights.
     private let xq: UnsafeMutablePointer<pk_block_q8>
-    private var buffers: [UnsafeMutablePointer<Float>] = []
+    private var buffers: [UnsafeMutableRawPointer] = []
     private var pending: [(seq: Int, token: Int32, pos: Int)] = []
 
     static let sequences = 2
@@ -140,22 +134,26 @@ final class TransformerState {
         hp = weights.hp
         self.pool = pool
         maxBatch = min(hp.contextLength, TransformerState.batchLimit)
-        var made: [UnsafeMutablePointer<Float>] = []
-        func buffer(_ n: Int, _ what: String) throws -> UnsafeMutablePointer<Float> {
-            do {
-                let p = try allocateFloats(n, what)
-                made.append(p)
-                return p
-            } catch {
+        var made: [UnsafeMutableRawPointer] = []
+        func raw(_ n: Int, _ size: Int, _ what: String) throws -> UnsafeMutableRawPointer {
+            guard let p = calloc(max(n, 1), size) else {
                 for p in made { free(p) }
-                throw error
+                throw PonderError(.outOfMemory, "cannot allocate \(n * size) bytes for \(what)")
             }
+            made.append(p)
+            return p
+        }
+        func buffer(_ n: Int, _ what: String) throws -> UnsafeMutablePointer<Float> {
+            try raw(n, MemoryLayout<Float>.size, what).bindMemory(to: Float.self, capacity: n)
+        }
+        func halves(_ n: Int, _ what: String) throws -> UnsafeMutablePointer<UInt16> {
+            try raw(n, MemoryLayout<UInt16>.size, what).bindMemory(to: UInt16.self, capacity: n)
         }
         let kvDim = hp.kvHeads * hp.headDim
         let cacheSize = hp.layers * hp.contextLength * kvDim
         var caches: [KVCache] = []
         for _ in 0..<TransformerState.sequences {
-            caches.append(KVCache(keys: try buffer(cacheSize, "the key cache"), values: try buffer(cacheSize, "the value cache")))
+            caches.append(KVCache(keys: try halves(cacheSize, "the key cache"), values: try halves(cacheSize, "the value cache")))
             caches[caches.count - 1].tokens.reserveCapacity(hp.contextLength)
         }
         self.caches = caches
@@ -256,8 +254,8 @@ final class TransformerState {
                 rope(k + b * kvDim, heads: hp.kvHeads, pos: item.pos)
                 let cache = caches[item.seq]
                 let offset = (l * ctx + item.pos) * kvDim
-                (cache.keys + offset).update(from: k + b * kvDim, count: kvDim)
-                (cache.values + offset).update(from: v + b * kvDim, count: kvDim)
+                pk_store_halves(k + b * kvDim, cache.keys + offset, Int32(kvDim))
+                pk_store_halves(v + b * kvDim, cache.values + offset, Int32(kvDim))
             }
 
             // Attention: each item sees its own sequence up to its position (causal).
