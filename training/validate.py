@@ -11,8 +11,9 @@ as benchmark.py measures them. Per tokenizer checkpoint: the ceiling per categor
 evaluator on ground-truth scenes passed through encoder and decoder), how many objects the
 detector finds there beyond the scene's (specks a decoder leaves, read as extra small
 objects) or short of them, and how many outline blend pixels carry a colour from nowhere
-(halo_pixels). Describe encodes the images with the first --tokenizer, whose encoder must
-be the one the models learned.
+(halo_pixels); with --failures, each failing scene and a tally of the shapes misread.
+Describe encodes the images with the first --tokenizer, whose encoder must be the one the
+models learned.
 """
 import argparse
 import os
@@ -41,6 +42,27 @@ def halo_pixels(imgs, logits):
     return int(((stray_colour(logits, target, pure) > 0.3) & ~pure).sum()), int((~pure).sum())
 
 
+def print_failures(failures):
+    """Each failing scene's objects as placed and as found, then how often a placed object's
+    nearest find (by centre, within its side) had another shape, or there was none."""
+    from ponder_train.world import COLOURS, SHAPES
+    confusions = defaultdict(int)
+    for cat, text, scene, found in failures:
+        placed = ", ".join(f"{COLOURS[o.colour]} {SHAPES[o.shape]} {o.size:.0f} at {o.cx:.0f} {o.cy:.0f}"
+                           for o in scene.objects)
+        seen = ", ".join(f"{COLOURS[d.colour]} {SHAPES[d.shape]} {d.side:.0f} at {d.cx:.0f} {d.cy:.0f}" for d in found)
+        print(f"  {cat}: {text}\n    placed: {placed}\n    found:  {seen}")
+        for o in scene.objects:
+            near = [d for d in found if abs(d.cx - o.cx) <= o.size / 2 and abs(d.cy - o.cy) <= o.size / 2]
+            d = min(near, key=lambda d: (d.cx - o.cx) ** 2 + (d.cy - o.cy) ** 2, default=None)
+            if d is None:
+                confusions[(SHAPES[o.shape], "nothing")] += 1
+            elif d.shape != o.shape:
+                confusions[(SHAPES[o.shape], SHAPES[d.shape])] += 1
+    tally = ", ".join(f"{a} as {b} {n}" for (a, b), n in sorted(confusions.items(), key=lambda kv: -kv[1]))
+    print(f"  {len(failures)} failing scenes; placed objects read as another shape (or not found): {tally or 'none'}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", action="append", default=[], help="a model file (repeatable)")
@@ -48,6 +70,8 @@ def main():
     ap.add_argument("--per-category", type=int, default=60)
     ap.add_argument("--seeds", type=int, default=2, help="seeds per prompt for the first-plan validity")
     ap.add_argument("--prompt-seed", type=int, default=7, help="not the benchmark's (2026)")
+    ap.add_argument("--failures", action="store_true",
+                    help="list each tokenizer's failing scenes (objects placed and found) and its shape confusions")
     args = ap.parse_args()
     import torch
     from train import load_tokenizer
@@ -60,7 +84,7 @@ def main():
         print(f"{path}: describe {np.mean(described):.3f} of {len(described)}, "
               f"first-plan validity {np.mean(first):.3f} of {len(first)}", flush=True)
     for path, tok in zip(args.tokenizer, toks):
-        by, extra, missing, halo, blends, recs = defaultdict(list), 0, 0, 0, 0, []
+        by, extra, missing, halo, blends, recs, failures = defaultdict(list), 0, 0, 0, 0, [], []
         for imgs, logits, chunk in reconstructions(tok, [s for _, _, s in prompts]):
             h, b = halo_pixels(imgs, logits)
             halo, blends = halo + h, blends + b
@@ -68,6 +92,8 @@ def main():
         for (cat, text, scene), rec in zip(prompts, recs):
             detection = detect(rec)
             by[cat].append(correct(rec, parse_prompt(text), detection))
+            if not by[cat][-1]:
+                failures.append((cat, text, scene, detection[1]))
             found = len(detection[1])
             extra += max(0, found - len(scene.objects))
             missing += max(0, len(scene.objects) - found)
@@ -76,6 +102,8 @@ def main():
         print(f"{path}: ceiling {np.mean(sum(by.values(), [])):.3f} ({cells}); objects found beyond the "
               f"scenes' {extra}, short of them {missing}, of {objects}; blend pixels with a halo colour "
               f"{halo} of {blends}", flush=True)
+        if args.failures:
+            print_failures(failures)
 
 
 if __name__ == "__main__":
