@@ -432,8 +432,8 @@ static float exp_weights(float *scores, int n, float m) {
 }
 
 #ifdef PK_X86
-// e^x for eight floats: x = n·ln 2 + r, |r| ≤ ln 2 / 2, e^r by Cephes' degree-6 polynomial,
-// within 2 ulp of expf. x is clamped to [-87, 88] so that 2^n stays a normal float: below
+// e^x for eight floats: x = n·ln 2 + r, |r| ≤ ln 2 / 2, e^r by Cephes' expf polynomial,
+// within 2 ulp of e^x. x is clamped to [-87, 88] so that 2^n stays a normal float: below
 // -87 it returns e^-87 (1.6e-38) instead of a smaller number, which changes no softmax.
 PK_AVX2 static inline __m256 exp8(__m256 x) {
     x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
@@ -453,11 +453,12 @@ PK_AVX2 static inline __m256 exp8(__m256 x) {
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-// pk_attend for heads of NV × 8 values, the query and the output held in registers. Scores
-// are made eight positions at a time, their eight dot products summed across lanes together
-// (a horizontal sum per position cost more than its four multiply-adds at 32 values a head).
+// Eight halves of the key/value cache as floats.
 PK_AVX2 static inline __m256 load_halves(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
 
+// pk_attend for heads of NV × 8 values, the query and the output held in registers. Scores
+// are made eight positions at a time, their eight dot products summed across lanes together
+// instead of one horizontal sum per position (at 32 values a head, four multiply-adds each).
 PK_AVX2 static inline __attribute__((always_inline)) void attend_avx2_regs(
     const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int n, int hd, float scale,
     float *scores, float *out, const int NV) {
