@@ -44,6 +44,10 @@ static uint16_t float_to_half(float f) {
     return (uint16_t)(sign | half);
 }
 
+static void swiglu_portable(const float *gate, const float *up, float *out, int n) {
+    for (int i = 0; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
 static void quantize_q8_portable(const float *x, pk_block_q8 *out, int n) {
     for (int b = 0; b < n / 32; b++) {
         const float *v = x + 32 * b;
@@ -556,7 +560,7 @@ PK_AVX2 static void swiglu_avx2(const float *gate, const float *up, float *out, 
         __m256 silu = _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
         _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
     }
-    for (; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+    swiglu_portable(gate + i, up + i, out + i, n - i);
 }
 #endif
 
@@ -591,7 +595,7 @@ void pk_swiglu(const float *gate, const float *up, float *out, int n) {
         return;
     }
 #endif
-    for (int i = 0; i < n; i++) out[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+    swiglu_portable(gate, up, out, n);
 }
 
 int pk_q8x16_available(void) {
