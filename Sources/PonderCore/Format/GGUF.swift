@@ -165,14 +165,15 @@ public final class GGUFFile: @unchecked Sendable {
 
     public func data(of tensor: Tensor) -> UnsafeRawPointer { base + tensor.offset }
 
-    /// Lets the system drop the mapped pages that lie wholly inside `tensor` from the resident
-    /// set, for a tensor the engine has copied (packed) and will not read here again. Harmless
-    /// if it is read after all: the pages come back from the file. Copied bytes are kept.
-    func evict(_ tensor: Tensor) {
+    /// Lets the system drop the mapped pages that lie wholly inside the `byteCount` bytes at
+    /// `start` (a tensor the engine has copied, packed, and will not read here again) from the
+    /// resident set. Harmless if they are read after all: the pages come back from the file.
+    /// Copied bytes are kept.
+    func evict(_ start: UnsafeRawPointer, byteCount: Int) {
         guard storage == .mapped else { return }
         let page = max(Int(sysconf(Int32(_SC_PAGESIZE))), 1)
-        let start = Int(bitPattern: base + tensor.offset), end = start + tensor.byteCount
-        let first = (start + page - 1) / page * page, last = end / page * page
+        let from = Int(bitPattern: start), end = from + byteCount
+        let first = (from + page - 1) / page * page, last = end / page * page
         if first < last { _ = madvise(UnsafeMutableRawPointer(bitPattern: first), last - first, MADV_DONTNEED) }
     }
 

@@ -70,19 +70,19 @@ final class PackedMatrices {
 
     deinit { for p in memory { free(p) } }
 
-    /// `m` with a packed copy of its rows when enabled (then the file's pages of `tensor`
-    /// are released: they are not read again), else `m` unchanged.
-    func pack(_ m: Matrix, _ tensor: GGUFFile.Tensor, of file: GGUFFile) throws -> Matrix {
+    /// `m` with a packed copy of its rows when enabled (then `file`'s pages under `m` are
+    /// released: they are not read again), else `m` unchanged.
+    func pack(_ m: Matrix, of file: GGUFFile) throws -> Matrix {
         guard enabled, m.type == .q8_0 else { return m }
         let bytes = pk_q8x16_bytes(Int32(m.rows), Int32(m.cols / 32))
         var p: UnsafeMutableRawPointer? = nil
         guard posix_memalign(&p, 64, max(bytes, 64)) == 0, let p else {
-            throw PonderError(.outOfMemory, "cannot allocate \(bytes) bytes for tensor '\(tensor.name)'")
+            throw PonderError(.outOfMemory, "cannot allocate \(bytes) bytes for a packed \(m.rows) × \(m.cols) matrix")
         }
         memory.append(p)
         pk_pack_q8x16(m.data.assumingMemoryBound(to: UInt8.self), m.rowBytes, Int32(m.rows), Int32(m.cols / 32),
                       p.assumingMemoryBound(to: UInt8.self))
-        file.evict(tensor)
+        file.evict(m.data, byteCount: m.rows * m.rowBytes)
         var packed = m
         packed.packed = UnsafeRawPointer(p)
         return packed

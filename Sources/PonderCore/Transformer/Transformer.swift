@@ -44,9 +44,7 @@ final class TransformerWeights: @unchecked Sendable {
         }
         // A matrix the transformer multiplies: Q8_0, packed where the processor pays for it.
         func multiplied(_ name: String, cols: Int, rows: Int) throws -> Matrix {
-            let m = try matrix(name, cols: cols, rows: rows)
-            guard let t = file.tensor(name) else { return m }  // matrix() has found it
-            return try packs.pack(m, t, of: file)
+            try packs.pack(try matrix(name, cols: cols, rows: rows), of: file)
         }
         func vector(_ name: String, _ n: Int) throws -> [Float] {
             try matrix(name, cols: n, rows: 1, types: [.f32, .f16]).floats()
@@ -138,7 +136,7 @@ final class TransformerState {
         func raw(_ n: Int, _ size: Int, _ what: String) throws -> UnsafeMutableRawPointer {
             guard let p = calloc(max(n, 1), size) else {
                 for p in made { free(p) }
-                throw PonderError(.outOfMemory, "cannot allocate \(n * size) bytes for \(what)")
+                throw PonderError(.outOfMemory, "cannot allocate \(n) values of \(size) bytes for \(what)")
             }
             made.append(p)
             return p
