@@ -11,11 +11,15 @@ as benchmark.py measures them. Per tokenizer checkpoint: the ceiling per categor
 evaluator on ground-truth scenes passed through encoder and decoder), how many objects the
 detector finds there beyond the scene's (specks a decoder leaves, read as extra small
 objects) or short of them, and how many outline blend pixels carry a colour from nowhere
-(halo_pixels); with --failures, each failing scene and a tally of the shapes misread.
+(halo_pixels); with --failures, each failing scene and a tally of the shapes misread; with
+--backgrounds, the ceiling with every scene redrawn on each of the world's backgrounds (the
+benchmark names one only in complex prompts, so its ceiling barely sees them).
 Describe encodes the images with the first --tokenizer, whose encoder must be the one the
 models learned.
 """
 import argparse
+import copy
+import dataclasses
 import os
 import sys
 from collections import defaultdict
@@ -26,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from benchmark import describe_accuracy, first_plan_validity, prompt_set, reconstructions  # noqa: E402
 from ponder_train.evaluator import correct, detect  # noqa: E402
-from ponder_train.world import parse_prompt  # noqa: E402
+from ponder_train.world import BACKGROUNDS, parse_prompt, render  # noqa: E402
 
 
 def halo_pixels(imgs, logits):
@@ -63,6 +67,38 @@ def print_failures(failures):
     print(f"  {len(failures)} failing scenes; placed objects read as another shape (or not found): {tally or 'none'}")
 
 
+def ceiling_by_background(tok, prompts):
+    """{background: ceiling} with every scene redrawn on that background and judged against
+    its prompt without the prompt's background phrase."""
+    out = {}
+    for b, name in enumerate(BACKGROUNDS):
+        scenes = [dataclasses.replace(copy.deepcopy(s), background=b) for _, _, s in prompts]
+        recs = [r for _, _, chunk in reconstructions(tok, scenes) for r in chunk]
+        out[name] = np.mean([correct(r, dataclasses.replace(parse_prompt(t), background=None))
+                             for r, (_, t, _) in zip(recs, prompts)])
+    return out
+
+
+def background_sheet(toks, names, prompts, path, scenes=3):
+    """A PNG to look at: the first complex validation scenes (rows), each redrawn on every
+    background, as rendered and then as each tokenizer reconstructs it (columns)."""
+    from PIL import Image, ImageDraw
+    chosen = [s for cat, _, s in prompts if cat == "complex"][:scenes]
+    per = 1 + len(toks)
+    img = Image.new("RGB", (132 * per * len(BACKGROUNDS) + 8 * (len(BACKGROUNDS) - 1), 20 + 132 * len(chosen)), "white")
+    d = ImageDraw.Draw(img)
+    for b, background in enumerate(BACKGROUNDS):
+        redrawn = [dataclasses.replace(copy.deepcopy(s), background=b) for s in chosen]
+        columns = [[render(s) for s in redrawn]]
+        columns += [[r for _, _, chunk in reconstructions(tok, redrawn) for r in chunk] for tok in toks]
+        for j, (title, pictures) in enumerate(zip(["render"] + names, columns)):
+            x = (132 * per + 8) * b + 132 * j
+            d.text((x + 2, 4), f"{background}: {title}"[:21], fill=(0, 0, 0))
+            for i, picture in enumerate(pictures):
+                img.paste(Image.fromarray(picture), (x, 20 + 132 * i))
+    img.save(path)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", action="append", default=[], help="a model file (repeatable)")
@@ -72,6 +108,9 @@ def main():
     ap.add_argument("--prompt-seed", type=int, default=7, help="not the benchmark's (2026)")
     ap.add_argument("--failures", action="store_true",
                     help="list each tokenizer's failing scenes (objects placed and found) and its shape confusions")
+    ap.add_argument("--backgrounds", action="store_true",
+                    help="each tokenizer's ceiling with every scene redrawn on each background")
+    ap.add_argument("--sheet", help="write a PNG of complex scenes on every background through each tokenizer")
     args = ap.parse_args()
     import torch
     from train import load_tokenizer
@@ -104,6 +143,12 @@ def main():
               f"{halo} of {blends}", flush=True)
         if args.failures:
             print_failures(failures)
+        if args.backgrounds:
+            print("  ceiling with every scene on one background: " + ", ".join(
+                f"{name} {c:.3f}" for name, c in ceiling_by_background(tok, prompts).items()), flush=True)
+    if args.sheet:
+        background_sheet(toks, [os.path.basename(os.path.dirname(p)) or p for p in args.tokenizer], prompts, args.sheet)
+        print(f"wrote {args.sheet}")
 
 
 if __name__ == "__main__":

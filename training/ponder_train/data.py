@@ -13,36 +13,44 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from .sampler import CATEGORIES, sample_example
-from .world import plan_text, render
+from .world import BACKGROUNDS, plan_text, render
 
 # The mix of prompt kinds in training: the benchmark's categories plus the whole language.
 TRAIN_MIX = CATEGORIES + ["any"] * 3
 CHUNK = 256
 
 
-def _jobs(n: int, seed: int, mix=None):
+def _jobs(n: int, seed: int, mix=None, any_background=False):
     mix = tuple(mix or TRAIN_MIX)
-    return [(seed * 1_000_003 + k, min(CHUNK, n - k * CHUNK), mix) for k in range((n + CHUNK - 1) // CHUNK)]
+    return [(seed * 1_000_003 + k, min(CHUNK, n - k * CHUNK), mix, any_background)
+            for k in range((n + CHUNK - 1) // CHUNK)]
 
 
 def _chunk(args):
-    seed, n, mix = args
+    seed, n, mix, any_background = args
     rng = np.random.default_rng(seed)
     images = np.empty((n, 128, 128, 3), np.uint8)
     prompts, plans = [], []
     for i in range(n):
         text, _, scene = sample_example(rng, mix[int(rng.integers(len(mix)))])
+        if any_background:
+            scene.background = int(rng.integers(len(BACKGROUNDS)))
         images[i] = render(scene)
         prompts.append(text)
         plans.append(plan_text(scene))
     return images, prompts, plans
 
 
-def example_chunks(n: int, seed: int, workers: int = 0, mix=None):
+def example_chunks(n: int, seed: int, workers: int = 0, mix=None, any_background=False):
     """Yields (images (k, 128, 128, 3) uint8, prompts, plans) chunk by chunk, in order, so a
     large set never has to sit in memory as pixels. `mix` lists the prompt kinds each example
-    is drawn from uniformly (a kind listed twice comes twice as often); TRAIN_MIX by default."""
-    jobs = _jobs(n, seed, mix)
+    is drawn from uniformly (a kind listed twice comes twice as often); TRAIN_MIX by default.
+
+    With any_background, every scene's background is drawn uniformly from the world's, whatever
+    its prompt says (the plans follow the images; the prompts then may not). That is data for
+    the tokenizer: prompts name a background in under a tenth of the mix, and a tokenizer that
+    rarely sees black or gray learns them badly."""
+    jobs = _jobs(n, seed, mix, any_background)
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) == 1:
         yield from map(_chunk, jobs)
@@ -51,9 +59,9 @@ def example_chunks(n: int, seed: int, workers: int = 0, mix=None):
         yield from ex.map(_chunk, jobs)
 
 
-def make_examples(n: int, seed: int, workers: int = 0):
+def make_examples(n: int, seed: int, workers: int = 0, any_background=False):
     """n examples as (uint8 images (n, 128, 128, 3), prompts, plans)."""
-    parts = list(example_chunks(n, seed, workers))
+    parts = list(example_chunks(n, seed, workers, any_background=any_background))
     return (np.concatenate([p[0] for p in parts]), sum((p[1] for p in parts), []), sum((p[2] for p in parts), []))
 
 

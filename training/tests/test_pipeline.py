@@ -16,8 +16,12 @@ def run(*args):
 def test_train_tokenizer_then_transformer_then_export(tmp_path):
     tok = tmp_path / "tok.pt"
     run("training/train_tokenizer.py", "--out", tok, "--steps", 3, "--data", 32, "--batch", 4,
-        "--widths", "16,8,8,8", "--save-every", 3)
+        "--widths", "16,8,8,8", "--save-every", 3, "--any-background")
     assert tok.exists()
+    # its decoder retrained on the frozen codes: a checkpoint at the start and one at the end
+    run("training/train_decoder.py", "--tokenizer", tok, "--out", tmp_path / "dec", "--data", 32, "--batch", 4,
+        "--steps", 3, "--validate-every", 3, "--any-background")
+    assert (tmp_path / "dec" / "tokenizer-w16-8-8-8-final.pt").exists()
     model = tmp_path / "m.gguf"
     run("training/train.py", "--tokenizer", tok, "--out", tmp_path / "t.pt", "--examples", 32, "--steps", 3,
         "--batch", 4, "--dim", 64, "--layers", 1, "--heads", 2, "--ffn", 64, "--data-dir", tmp_path,

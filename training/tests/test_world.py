@@ -5,7 +5,7 @@ import pytest
 
 from ponder_train.evaluator import correct, detect
 from ponder_train.sampler import CATEGORIES, sample_example, sample_prompt
-from ponder_train.world import (BACKGROUND_RGB, COLOUR_RGB, SHAPES, Obj, PromptError, Scene,
+from ponder_train.world import (BACKGROUND_RGB, BACKGROUNDS, COLOUR_RGB, SHAPES, Obj, PromptError, Scene,
                                 parse_plan, parse_prompt, plan_text, render, scene_satisfies,
                                 valid_scene)
 
@@ -129,3 +129,17 @@ def test_training_data_follows_its_mix():
     a, b = make_examples(8, seed=3, workers=1), make_examples(8, seed=3, workers=1)
     assert a[1] == b[1] and np.array_equal(a[0], b[0])
     assert a[1] != prompts
+
+
+def test_any_background_draws_every_background_and_plans_follow_the_images():
+    from ponder_train.data import example_chunks
+    images, _, plans = next(example_chunks(64, seed=3, workers=1, any_background=True))
+    drawn = [parse_plan(q).background for q in plans]
+    assert set(drawn) == set(range(len(BACKGROUNDS)))
+    # every plan names the background its image is drawn on (the corner pixel: the margin
+    # keeps objects off it)
+    for img, b in zip(images, drawn):
+        assert tuple(img[0, 0]) == tuple(BACKGROUND_RGB[b])
+    # without the option the prompts decide, and most name none (white)
+    _, _, plain = next(example_chunks(64, seed=3, workers=1))
+    assert sum(parse_plan(q).background == BACKGROUNDS.index("white") for q in plain) > 48
