@@ -3,7 +3,10 @@ drawn from another seed than the benchmark's, so that choosing a model's default
 does not tune it to the benchmark.
 
     python training/guidance_sweep.py --model models/ponder-shapes-q8_0.gguf \
-        --cfg 2.0 --cfg 1.5 --seeds 1,2 --per-category 15 [--direct] [--top-p 0.9]
+        --cfg 2.0 --cfg 1.5 --seeds 1,2 --per-category 15 [--direct] [--top-p 0.9] [--background black]
+
+--background asks for that background in every prompt that names none (the benchmark names
+one only in some complex prompts).
 """
 import argparse
 import os
@@ -17,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from benchmark import _generate, prompt_set  # noqa: E402
 from ponder_train.evaluator import correct  # noqa: E402
-from ponder_train.world import parse_prompt  # noqa: E402
+from ponder_train.world import BACKGROUNDS, parse_prompt  # noqa: E402
 
 
 def main():
@@ -29,9 +32,13 @@ def main():
     ap.add_argument("--per-category", type=int, default=15)
     ap.add_argument("--prompt-seed", type=int, default=7, help="not the benchmark's (2026)")
     ap.add_argument("--direct", action="store_true", help="draw without thinking")
+    ap.add_argument("--background", choices=BACKGROUNDS, help="ask for this background where a prompt names none")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = ap.parse_args()
     prompts = prompt_set(args.prompt_seed, args.per_category)
+    if args.background:
+        prompts = [(cat, text if parse_prompt(text).background is not None else f"{text} on a {args.background} background", s)
+                   for cat, text, s in prompts]
     seeds = [int(s) for s in args.seeds.split(",")]
     acc = defaultdict(list)
     for cfg in args.cfg:
@@ -45,7 +52,8 @@ def main():
                 acc[(cat, cfg)].append(ok)
                 acc[("overall", cfg)].append(ok)
     print(f"{'direct' if args.direct else 'thinking'}, top-p {args.top_p}, seeds {args.seeds}, "
-          f"{args.per_category} prompts per category (prompt seed {args.prompt_seed})")
+          f"{args.per_category} prompts per category (prompt seed {args.prompt_seed})"
+          + (f", on {args.background} where a prompt names no background" if args.background else ""))
     print("category     " + " ".join(f"cfg {c:<5}" for c in args.cfg))
     for cat in sorted({c for c, _ in acc}, key=lambda c: (c == "overall", c)):
         print(f"{cat:12s} " + " ".join(f"{np.mean(acc[(cat, c)]):<9.3f}" for c in args.cfg))
