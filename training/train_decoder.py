@@ -50,7 +50,7 @@ def main():
                     "repeats weigh a kind more (default: the transformer's mix, data.TRAIN_MIX)")
     ap.add_argument("--any-background", action="store_true",
                     help="draw every training and validation scene's background uniformly from the world's "
-                         "(prompts name one in under a tenth of the mix)")
+                         "(prompts name one in one example in eight)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--bf16", type=int, default=-1, help="bf16 autocast (default: on CUDA only)")
     args = ap.parse_args()

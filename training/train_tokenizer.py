@@ -38,8 +38,8 @@ def main():
     ap.add_argument("--stray-weight", type=float, default=0.0, help="loss weight on palette colours from nowhere (specks)")
     ap.add_argument("--pure-classes", action="store_true", help="the colour-class loss on pure pixels only, not on blends")
     ap.add_argument("--any-background", action="store_true",
-                    help="draw every scene's background uniformly from the world's (prompts name one in under a "
-                         "tenth of the mix, and a tokenizer that rarely sees black or gray draws them badly)")
+                    help="draw every scene's background uniformly from the world's (prompts name one in one "
+                         "example in eight, and a tokenizer that rarely sees black or gray draws them badly)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--save-every", type=int, default=250)

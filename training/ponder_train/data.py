@@ -48,7 +48,7 @@ def example_chunks(n: int, seed: int, workers: int = 0, mix=None, any_background
 
     With any_background, every scene's background is drawn uniformly from the world's, whatever
     its prompt says (the plans follow the images; the prompts then may not). That is data for
-    the tokenizer: prompts name a background in under a tenth of the mix, and a tokenizer that
+    the tokenizer: prompts name a background in one example in eight, and a tokenizer that
     rarely sees black or gray learns them badly."""
     jobs = _jobs(n, seed, mix, any_background)
     workers = workers or os.cpu_count() or 1
