@@ -40,6 +40,8 @@ def main():
     ap.add_argument("--any-background", action="store_true",
                     help="draw every scene's background uniformly from the world's (prompts name one in one "
                          "example in eight, and a tokenizer that rarely sees black or gray draws them badly)")
+    ap.add_argument("--init", help="start from this tokenizer's weights and sizes (a new optimizer and schedule); "
+                    "its codes then change, so a transformer must be trained on them anew")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--save-every", type=int, default=250)
@@ -64,9 +66,14 @@ def main():
     images = torch.from_numpy(images).to(dev)
     val = torch.from_numpy(val)
 
-    c = Config(codebook_size=1024, codebook_dim=len(LEVELS), decoder_widths=[int(w) for w in args.widths.split(",")],
-               encoder_widths=[int(w) for w in args.encoder_widths.split(",")] if args.encoder_widths else None)
+    if args.init:
+        c = Config(**torch.load(args.init, map_location="cpu")["config"])
+    else:
+        c = Config(codebook_size=1024, codebook_dim=len(LEVELS), decoder_widths=[int(w) for w in args.widths.split(",")],
+                   encoder_widths=[int(w) for w in args.encoder_widths.split(",")] if args.encoder_widths else None)
     model = VQAutoencoder(c).to(dev)
+    if args.init:
+        checkpoint.load_weights(args.init, model, dev)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0, fused=dev.type == "cuda")
     step = checkpoint.resume(args.out, model, opt, dev)
     best_path = args.best or args.out.removesuffix(".pt") + "-best.pt"

@@ -22,6 +22,12 @@ def test_train_tokenizer_then_transformer_then_export(tmp_path):
     run("training/train_decoder.py", "--tokenizer", tok, "--out", tmp_path / "dec", "--data", 32, "--batch", 4,
         "--steps", 3, "--validate-every", 3, "--any-background")
     assert (tmp_path / "dec" / "tokenizer-w16-8-8-8-final.pt").exists()
+    # a tokenizer started from another's weights takes its sizes, whatever --widths says
+    import torch
+    run("training/train_tokenizer.py", "--out", tmp_path / "tok2.pt", "--init", tok, "--steps", 1, "--data", 8,
+        "--batch", 2, "--widths", "32,8,8,8")
+    import torch
+    assert torch.load(tmp_path / "tok2.pt", map_location="cpu")["config"]["decoder_widths"] == [16, 8, 8, 8]
     model = tmp_path / "m.gguf"
     run("training/train.py", "--tokenizer", tok, "--out", tmp_path / "t.pt", "--examples", 32, "--steps", 3,
         "--batch", 4, "--dim", 64, "--layers", 1, "--heads", 2, "--ffn", 64, "--data-dir", tmp_path,
@@ -33,7 +39,6 @@ def test_train_tokenizer_then_transformer_then_export(tmp_path):
     # --init starts a new run from those weights (with no steps, it saves them unchanged);
     # weights of other sizes are refused.
     import pytest
-    import torch
     sizes = ["--batch", 4, "--layers", 1, "--heads", 2, "--ffn", 64, "--data-dir", tmp_path, "--examples", 32]
     run("training/train.py", "--tokenizer", tok, "--out", tmp_path / "t2.pt", "--init", tmp_path / "t.pt",
         "--steps", 0, "--dim", 64, *sizes)
