@@ -18,7 +18,6 @@ Describe encodes the images with the first --tokenizer, whose encoder must be th
 models learned.
 """
 import argparse
-import copy
 import dataclasses
 import os
 import sys
@@ -72,7 +71,7 @@ def ceiling_by_background(tok, prompts):
     its prompt without the prompt's background phrase."""
     out = {}
     for b, name in enumerate(BACKGROUNDS):
-        scenes = [dataclasses.replace(copy.deepcopy(s), background=b) for _, _, s in prompts]
+        scenes = [dataclasses.replace(s, background=b) for _, _, s in prompts]
         recs = [r for _, _, chunk in reconstructions(tok, scenes) for r in chunk]
         out[name] = np.mean([correct(r, dataclasses.replace(parse_prompt(t), background=None))
                              for r, (_, t, _) in zip(recs, prompts)])
@@ -88,7 +87,7 @@ def background_sheet(toks, names, prompts, path, scenes=3):
     img = Image.new("RGB", (132 * per * len(BACKGROUNDS) + 8 * (len(BACKGROUNDS) - 1), 20 + 132 * len(chosen)), "white")
     d = ImageDraw.Draw(img)
     for b, background in enumerate(BACKGROUNDS):
-        redrawn = [dataclasses.replace(copy.deepcopy(s), background=b) for s in chosen]
+        redrawn = [dataclasses.replace(s, background=b) for s in chosen]
         columns = [[render(s) for s in redrawn]]
         columns += [[r for _, _, chunk in reconstructions(tok, redrawn) for r in chunk] for tok in toks]
         for j, (title, pictures) in enumerate(zip(["render"] + names, columns)):
