@@ -13,6 +13,7 @@ the model writes for a ground-truth image names the right objects). Writes a mar
 report with a table, a sample grid and a bar chart.
 """
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -83,11 +84,16 @@ def reconstructions(tok, scenes):
             yield imgs, logits, d.to_rgb8(out).numpy()
 
 
-def ceiling_correct(tok, prompts):
+def ceiling_correct(tok, prompts, background=None):
     """The tokenizer ceiling: for each prompt, whether its ground-truth scene through the
-    tokenizer is still correct for it."""
-    recs = [r for _, _, chunk in reconstructions(tok, [s for _, _, s in prompts]) for r in chunk]
-    return [correct(r, parse_prompt(t)) for r, (_, t, _) in zip(recs, prompts)]
+    tokenizer is still correct for it. With a background (an index), every scene is redrawn
+    on it and judged against its prompt without the prompt's background phrase."""
+    scenes, parsed = [s for _, _, s in prompts], [parse_prompt(t) for _, t, _ in prompts]
+    if background is not None:
+        scenes = [dataclasses.replace(s, background=background) for s in scenes]
+        parsed = [dataclasses.replace(p, background=None) for p in parsed]
+    recs = [r for _, _, chunk in reconstructions(tok, scenes) for r in chunk]
+    return [correct(r, p) for r, p in zip(recs, parsed)]
 
 
 def describe_accuracy(model_path, tok, scenes):

@@ -18,6 +18,7 @@ from ponder_train.data import make_examples  # noqa: E402
 from ponder_train.model import Config  # noqa: E402
 from ponder_train.schedule import RunLength, warmup_cosine  # noqa: E402
 from ponder_train.tokenizer import LEVELS, VQAutoencoder, reconstruction_loss  # noqa: E402
+from train import load_tokenizer  # noqa: E402
 
 
 def psnr(a, b):
@@ -67,13 +68,11 @@ def main():
     val = torch.from_numpy(val)
 
     if args.init:
-        c = Config(**torch.load(args.init, map_location="cpu")["config"])
+        model, c = load_tokenizer(args.init, dev)
     else:
         c = Config(codebook_size=1024, codebook_dim=len(LEVELS), decoder_widths=[int(w) for w in args.widths.split(",")],
                    encoder_widths=[int(w) for w in args.encoder_widths.split(",")] if args.encoder_widths else None)
-    model = VQAutoencoder(c).to(dev)
-    if args.init:
-        checkpoint.load_weights(args.init, model, dev)
+        model = VQAutoencoder(c).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.0, fused=dev.type == "cuda")
     step = checkpoint.resume(args.out, model, opt, dev)
     best_path = args.best or args.out.removesuffix(".pt") + "-best.pt"

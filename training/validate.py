@@ -27,7 +27,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from benchmark import describe_accuracy, first_plan_validity, prompt_set, reconstructions  # noqa: E402
+from benchmark import ceiling_correct, describe_accuracy, first_plan_validity, prompt_set, reconstructions  # noqa: E402
 from ponder_train.evaluator import correct, detect  # noqa: E402
 from ponder_train.world import BACKGROUNDS, parse_prompt, render  # noqa: E402
 
@@ -54,7 +54,7 @@ def print_failures(failures):
         placed = ", ".join(f"{COLOURS[o.colour]} {SHAPES[o.shape]} {o.size:.0f} at {o.cx:.0f} {o.cy:.0f}"
                            for o in scene.objects)
         seen = ", ".join(f"{COLOURS[d.colour]} {SHAPES[d.shape]} {d.side:.0f} at {d.cx:.0f} {d.cy:.0f}" for d in found)
-        print(f"  {cat}: {text}\n    placed: {placed}\n    found:  {seen}")
+        print(f"  {cat}: {text}\n    placed on {BACKGROUNDS[scene.background]}: {placed}\n    found:  {seen}")
         for o in scene.objects:
             near = [d for d in found if abs(d.cx - o.cx) <= o.size / 2 and abs(d.cy - o.cy) <= o.size / 2]
             d = min(near, key=lambda d: (d.cx - o.cx) ** 2 + (d.cy - o.cy) ** 2, default=None)
@@ -63,19 +63,11 @@ def print_failures(failures):
             elif d.shape != o.shape:
                 confusions[(SHAPES[o.shape], SHAPES[d.shape])] += 1
     tally = ", ".join(f"{a} as {b} {n}" for (a, b), n in sorted(confusions.items(), key=lambda kv: -kv[1]))
-    print(f"  {len(failures)} failing scenes; placed objects read as another shape (or not found): {tally or 'none'}")
-
-
-def ceiling_by_background(tok, prompts):
-    """{background: ceiling} with every scene redrawn on that background and judged against
-    its prompt without the prompt's background phrase."""
-    out = {}
-    for b, name in enumerate(BACKGROUNDS):
-        scenes = [dataclasses.replace(s, background=b) for _, _, s in prompts]
-        recs = [r for _, _, chunk in reconstructions(tok, scenes) for r in chunk]
-        out[name] = np.mean([correct(r, dataclasses.replace(parse_prompt(t), background=None))
-                             for r, (_, t, _) in zip(recs, prompts)])
-    return out
+    backgrounds = defaultdict(int)
+    for _, _, scene, _ in failures:
+        backgrounds[BACKGROUNDS[scene.background]] += 1
+    print(f"  {len(failures)} failing scenes (" + ", ".join(f"on {b} {n}" for b, n in backgrounds.items())
+          + f"); placed objects read as another shape (or not found): {tally or 'none'}")
 
 
 def background_sheet(toks, names, prompts, path, scenes=3):
@@ -144,7 +136,7 @@ def main():
             print_failures(failures)
         if args.backgrounds:
             print("  ceiling with every scene on one background: " + ", ".join(
-                f"{name} {c:.3f}" for name, c in ceiling_by_background(tok, prompts).items()), flush=True)
+                f"{name} {np.mean(ceiling_correct(tok, prompts, b)):.3f}" for b, name in enumerate(BACKGROUNDS)), flush=True)
     if args.sheet:
         background_sheet(toks, [os.path.basename(os.path.dirname(p)) or p for p in args.tokenizer], prompts, args.sheet)
         print(f"wrote {args.sheet}")
