@@ -73,15 +73,19 @@ def first_plan_validity(model_path, prompts, seeds):
 
 def reconstructions(tok, scenes):
     """The scenes rendered, then encoded and decoded by the tokenizer (PyTorch), 64 at a
-    time: yields (renders as (n, 128, 128, 3) uint8, the decoder's palette logits, its
-    images as uint8, the way the engine maps them)."""
+    time, with the background handled as the engine does: the encoder reads each render moved
+    onto white, and the decoder's image is moved back onto the render's background. Yields
+    (the renders on white as (n, 128, 128, 3) uint8, the decoder's palette logits, the
+    reconstructions as uint8, on their backgrounds)."""
     import torch
+    from ponder_train.tokenizer import from_white, to_white
     with torch.no_grad():
         for k in range(0, len(scenes), 64):
-            imgs = torch.from_numpy(np.stack([render(s) for s in scenes[k:k + 64]]))
+            backgrounds, white = to_white(np.stack([render(s) for s in scenes[k:k + 64]]))
+            white = torch.from_numpy(white)
             d = tok.decoder
-            out, logits = d.decode_with_logits(d.codebook[tok.encode(imgs)].permute(0, 3, 1, 2))
-            yield imgs, logits, d.to_rgb8(out).numpy()
+            out, logits = d.decode_with_logits(d.codebook[tok.encode(white)].permute(0, 3, 1, 2))
+            yield white, logits, from_white(d.to_rgb8(out).numpy(), backgrounds)
 
 
 def ceiling_correct(tok, prompts, background=None):
@@ -98,10 +102,12 @@ def ceiling_correct(tok, prompts, background=None):
 
 def describe_accuracy(model_path, tok, scenes):
     """The describe direction, through the library's raw evaluation (ponder_eval): for each
-    ground-truth image, the greedy plan after <bos> <describe> CODES <think>. An image counts
-    when that plan names the same objects (shape and colour, as a multiset)."""
+    ground-truth image, the greedy plan after <bos> <describe> CODES <think>, CODES being the
+    image's moved onto white (tokenizer.to_white). An image counts when that plan names the
+    same objects (shape and colour, as a multiset)."""
     import ponder
     import torch
+    from ponder_train.tokenizer import to_white
     from ponder_train.vocab import Vocabulary
     model = ponder.Model(model_path)
     vocab = Vocabulary(model.info["codebook_size"])
@@ -109,7 +115,7 @@ def describe_accuracy(model_path, tok, scenes):
     ok = []
     with model.session(threads=1) as s:
         for scene in scenes:
-            codes = tok.encode(torch.from_numpy(render(scene))[None]).view(-1).tolist()
+            codes = tok.encode(torch.from_numpy(to_white(render(scene)[None])[1])).view(-1).tolist()
             seq = [vocab["<bos>"], vocab["<describe>"]] + [vocab.image_token(c) for c in codes] + [vocab["<think>"]]
             logits = np.array(s.eval(seq))
             words = []

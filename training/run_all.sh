@@ -4,7 +4,6 @@
 # Sizes come from the environment (defaults: a small CPU run; training/run_gpu.sh holds the
 # next GPU run's; training/README.md the shipped model's):
 #   TOK_STEPS TOK_DATA TOK_BATCH TOK_MINUTES TOK_LR TOK_CLIP WIDTHS ENC_WIDTHS OUTLINE STRAY PURE_CLASSES   the tokenizer
-#   ANY_BACKGROUND=1   the tokenizer and its decoder see every background equally often
 #   DEC_MINUTES DEC_DATA   if set, the tokenizer's decoder goes on training on its frozen
 #                          codes while the transformer trains; the model gets the best one
 #   EXAMPLES STEPS BATCH DIM LAYERS HEADS FFN MAX_MINUTES LR   the transformer
@@ -34,7 +33,7 @@ else
     $py training/train_tokenizer.py --out "$out/tokenizer.pt" --device "$device" \
         --steps "${TOK_STEPS:-1700}" --data "${TOK_DATA:-20000}" --batch "${TOK_BATCH:-32}" \
         --max-minutes "${TOK_MINUTES:-0}" --widths "${WIDTHS:-64,48,32,16}" ${ENC_WIDTHS:+--encoder-widths "$ENC_WIDTHS"} \
-        --lr "${TOK_LR:-1e-3}" --clip "${TOK_CLIP:-1}" --outline-weight "${OUTLINE:-0}" --stray-weight "${STRAY:-0}" ${PURE_CLASSES:+--pure-classes} ${ANY_BACKGROUND:+--any-background} --seed "$seed" | tee -a "$out/tokenizer.log"
+        --lr "${TOK_LR:-1e-3}" --clip "${TOK_CLIP:-1}" --outline-weight "${OUTLINE:-0}" --stray-weight "${STRAY:-0}" ${PURE_CLASSES:+--pure-classes} --seed "$seed" | tee -a "$out/tokenizer.log"
     # The stages after it use the tokenizer's best weights by validation PSNR (a run can
     # collapse late: the first GPU run of 2026-11-26 evening lost every code at step 820 of 4,944).
     tokenizer="$out/tokenizer-best.pt"
@@ -44,12 +43,9 @@ decoder_pid=
 if [ -n "${DEC_MINUTES:-}" ]; then
     # The codes stay the tokenizer's (the transformer learns those), so the decoder can go on
     # learning at the same time; the transformer is exported first with the tokenizer's own.
-    # On every background it renders its own scenes: the transformer's follow their prompts.
-    decoder_data=("${render_args[@]}")
-    if [ -n "${ANY_BACKGROUND:-}" ]; then decoder_data=(--any-background); fi
     $py training/train_decoder.py --tokenizer "$tokenizer" --out "$out/decoder" --device "$device" \
         --data "${DEC_DATA:-$examples}" --batch "${TOK_BATCH:-32}" --max-minutes "$DEC_MINUTES" \
-        --outline-weight "${OUTLINE:-0}" --stray-weight "${STRAY:-0}" ${PURE_CLASSES:+--pure-classes} --seed "$seed" "${decoder_data[@]}" >"$out/decoder.log" 2>&1 &
+        --outline-weight "${OUTLINE:-0}" --stray-weight "${STRAY:-0}" ${PURE_CLASSES:+--pure-classes} --seed "$seed" "${render_args[@]}" >"$out/decoder.log" 2>&1 &
     decoder_pid=$!
     model="$out/transformer-q8_0.gguf"
 fi

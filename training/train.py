@@ -110,9 +110,13 @@ def make_batch(idx, modes, P, Q, C, vocab):
                         flag(think), flag(yes), flag(yes, 256)], 1)
     a_target = torch.cat([flag(no), flag(no, PROMPT_MAX), flag(no), flag(yes, PLAN_MAX), flag(yes), flag(no),
                           flag(yes, 256)], 1)
-    # Layout of describe: <bos> <describe> codes <think> plan </think>, padded to a's width
+    # Layout of describe: <bos> <describe> codes <think> plan </think>, padded to a's width.
+    # Codes always show a scene on white (data.example_chunks), so the plan read from them
+    # says white; whoever describes an image takes its background from the pixels.
     pad = a_tok.shape[1] - (2 + 256 + 1 + PLAN_MAX + 1)
-    b_tok = torch.cat([col("<bos>"), col("<describe>"), c, col("<think>"), q.clamp(min=0), col("</think>"),
+    q_white = q.clone()
+    q_white[:, 1] = vocab["white"]  # the plan's second word: "background" <colour>
+    b_tok = torch.cat([col("<bos>"), col("<describe>"), c, col("<think>"), q_white.clamp(min=0), col("</think>"),
                        torch.zeros(B, pad, dtype=torch.long, device=dev)], 1)
     b_keep = torch.cat([flag(yes, 2 + 256 + 1), q >= 0, flag(yes), flag(no, pad)], 1)
     b_target = torch.cat([flag(no, 2 + 256 + 1), flag(yes, PLAN_MAX), flag(yes), flag(no, pad)], 1)

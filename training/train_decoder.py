@@ -48,9 +48,6 @@ def main():
     ap.add_argument("--pure-classes", action="store_true", help="the colour-class loss on pure pixels only, not on blends")
     ap.add_argument("--mix", help="prompt kinds the training scenes are drawn from, comma-separated, "
                     "repeats weigh a kind more (default: the transformer's mix, data.TRAIN_MIX)")
-    ap.add_argument("--any-background", action="store_true",
-                    help="draw every training and validation scene's background uniformly from the world's "
-                         "(prompts name one in one example in eight)")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--bf16", type=int, default=-1, help="bf16 autocast (default: on CUDA only)")
     args = ap.parse_args()
@@ -58,8 +55,6 @@ def main():
         unknown = set(args.mix.split(",")) - set(CATEGORIES + ["any"])
         if unknown or args.render_dir:
             ap.error(f"--mix: unknown kinds {sorted(unknown)}" if unknown else "--mix does not apply to --render-dir")
-    if args.any_background and args.render_dir:
-        ap.error("--any-background does not apply to --render-dir")
     torch.manual_seed(args.seed)
     torch.set_flush_denormal(True)
     dev = torch.device(args.device)
@@ -75,15 +70,13 @@ def main():
     images, codes = [], []
     with torch.no_grad():
         chunks = (folder_chunks(args.data, args.seed, args.render_dir) if args.render_dir
-                  else example_chunks(args.data, args.seed, mix=args.mix and args.mix.split(","),
-                                     any_background=args.any_background))
+                  else example_chunks(args.data, args.seed, mix=args.mix and args.mix.split(",")))
         for chunk, _, _ in chunks:
             x = torch.from_numpy(chunk).to(dev)
             images.append(x)
             codes.append(base.encode(x))
     images, codes = torch.cat(images), torch.cat(codes)
-    val = torch.from_numpy(make_examples(256, seed=10_000 + args.seed, workers=1,
-                                          any_background=args.any_background)[0]).to(dev)
+    val = torch.from_numpy(make_examples(256, seed=10_000 + args.seed, workers=1)[0]).to(dev)
     with torch.no_grad():
         val_codes = base.encode(val)
     print(f"data: {len(images)} images rendered and encoded in {time.time() - t0:.0f} s", flush=True)

@@ -38,9 +38,6 @@ def main():
     ap.add_argument("--outline-weight", type=float, default=0.0, help="extra loss weight on object outlines")
     ap.add_argument("--stray-weight", type=float, default=0.0, help="loss weight on palette colours from nowhere (specks)")
     ap.add_argument("--pure-classes", action="store_true", help="the colour-class loss on pure pixels only, not on blends")
-    ap.add_argument("--any-background", action="store_true",
-                    help="draw every scene's background uniformly from the world's (prompts name one in one "
-                         "example in eight, and a tokenizer that rarely sees black or gray draws them badly)")
     ap.add_argument("--init", help="start from this tokenizer's weights and sizes (a new optimizer and schedule); "
                     "its codes then change, so a transformer must be trained on them anew")
     ap.add_argument("--seed", type=int, default=1)
@@ -60,8 +57,8 @@ def main():
     dev = torch.device(args.device)
     amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=bool(args.bf16 if args.bf16 >= 0 else dev.type == "cuda"))
     t0 = time.time()
-    images, _, _ = make_examples(args.data, seed=args.seed, any_background=args.any_background)
-    val, _, _ = make_examples(256, seed=10_000 + args.seed, workers=1, any_background=args.any_background)
+    images, _, _ = make_examples(args.data, seed=args.seed)
+    val, _, _ = make_examples(256, seed=10_000 + args.seed, workers=1)
     print(f"data: {len(images)} train + {len(val)} validation images in {time.time() - t0:.0f} s", flush=True)
     # On a GPU the whole set lives in its memory (60,000 renders are 3 GB): no copy per step.
     images = torch.from_numpy(images).to(dev)

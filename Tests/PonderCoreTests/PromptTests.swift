@@ -11,6 +11,11 @@ final class PromptTests: XCTestCase {
         XCTAssertEqual(p.objects[3].colour, World.colours.firstIndex(of: "pink"))
         XCTAssertEqual(p.background, World.backgrounds.firstIndex(of: "black"))
         XCTAssertEqual(p.words.last, "background")
+        // Images are drawn from the words without the background phrase (Session).
+        XCTAssertEqual(p.wordsOnWhite, Array(p.words.dropLast(4)))
+        XCTAssertEqual(p.wordsOnWhite.last, "bottom")
+        let plain = try Prompt("a red circle")
+        XCTAssertEqual(plain.wordsOnWhite, plain.words)
     }
 
     func testRelationsWithNewAndReferencedTargets() throws {

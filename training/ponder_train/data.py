@@ -6,6 +6,7 @@ the same data whatever the worker count and whether the chunks are made here or 
 separate rendering process (`python -m ponder_train.data`, which writes them to a folder
 while the GPU trains the tokenizer)."""
 import argparse
+import dataclasses
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -13,44 +14,43 @@ from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 
 from .sampler import CATEGORIES, sample_example
-from .world import BACKGROUNDS, plan_text, render
+from .world import plan_text, render
 
 # The mix of prompt kinds in training: the benchmark's categories plus the whole language.
 TRAIN_MIX = CATEGORIES + ["any"] * 3
 CHUNK = 256
 
 
-def _jobs(n: int, seed: int, mix=None, any_background=False):
+def _jobs(n: int, seed: int, mix=None):
     mix = tuple(mix or TRAIN_MIX)
-    return [(seed * 1_000_003 + k, min(CHUNK, n - k * CHUNK), mix, any_background)
+    return [(seed * 1_000_003 + k, min(CHUNK, n - k * CHUNK), mix)
             for k in range((n + CHUNK - 1) // CHUNK)]
 
 
 def _chunk(args):
-    seed, n, mix, any_background = args
+    seed, n, mix = args
     rng = np.random.default_rng(seed)
     images = np.empty((n, 128, 128, 3), np.uint8)
     prompts, plans = [], []
     for i in range(n):
         text, _, scene = sample_example(rng, mix[int(rng.integers(len(mix)))])
-        if any_background:
-            scene.background = int(rng.integers(len(BACKGROUNDS)))
-        images[i] = render(scene)
+        images[i] = render(dataclasses.replace(scene, background=0))
         prompts.append(text)
         plans.append(plan_text(scene))
     return images, prompts, plans
 
 
-def example_chunks(n: int, seed: int, workers: int = 0, mix=None, any_background=False):
+def example_chunks(n: int, seed: int, workers: int = 0, mix=None):
     """Yields (images (k, 128, 128, 3) uint8, prompts, plans) chunk by chunk, in order, so a
     large set never has to sit in memory as pixels. `mix` lists the prompt kinds each example
     is drawn from uniformly (a kind listed twice comes twice as often); TRAIN_MIX by default.
 
-    With any_background, every scene's background is drawn uniformly from the world's, whatever
-    its prompt says (the plans follow the images; the prompts then may not). That is data for
-    the tokenizer: prompts name a background in one example in eight, and a tokenizer that
-    rarely sees black or gray learns them badly."""
-    jobs = _jobs(n, seed, mix, any_background)
+    Images are rendered on white whatever background the prompt and plan name: the model's
+    image tokens always describe a scene on white, and the engine lays in the plan's
+    background when it decodes (docs/format.md, "Backgrounds"). The tokenizer, its decoders
+    and the transformer's image tokens all learn from these.
+    """
+    jobs = _jobs(n, seed, mix)
     workers = workers or os.cpu_count() or 1
     if workers == 1 or len(jobs) == 1:
         yield from map(_chunk, jobs)
@@ -59,9 +59,9 @@ def example_chunks(n: int, seed: int, workers: int = 0, mix=None, any_background
         yield from ex.map(_chunk, jobs)
 
 
-def make_examples(n: int, seed: int, workers: int = 0, any_background=False):
+def make_examples(n: int, seed: int, workers: int = 0):
     """n examples as (uint8 images (n, 128, 128, 3), prompts, plans)."""
-    parts = list(example_chunks(n, seed, workers, any_background=any_background))
+    parts = list(example_chunks(n, seed, workers))
     return (np.concatenate([p[0] for p in parts]), sum((p[1] for p in parts), []), sum((p[2] for p in parts), []))
 
 

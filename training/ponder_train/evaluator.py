@@ -19,11 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .world import (BACKGROUND_RGB, CANVAS, COLOUR_RGB, SHAPES, Obj, Prompt, Scene, coverage,
+from .world import (CANVAS, COLOUR_RGB, SHAPES, Obj, Prompt, Scene, alpha_maps, coverage, detect_background,
                     scene_satisfies, shape_mask)
 
 PALETTE = np.array(COLOUR_RGB, np.float64)
-BACKGROUNDS = np.array(BACKGROUND_RGB, np.float64)
 MIN_PIXELS = 20  # smaller blobs are noise: the smallest object (a small star) covers ~75 px
 MAX_RESIDUAL = 60.0  # RGB distance beyond which a pixel is no blend of background and colour
 
@@ -52,28 +51,11 @@ class Detection:
     error: float  # mismatch between the alpha map and the fitted shape (0 = perfect)
 
 
-def detect_background(img: np.ndarray) -> int:
-    border = np.concatenate([img[0], img[-1], img[:, 0], img[:, -1]]).astype(np.float64)
-    med = np.median(border, axis=0)
-    return int(np.argmin(((BACKGROUNDS - med) ** 2).sum(1)))
-
-
-def _alpha_maps(img: np.ndarray, bg: np.ndarray):
-    """Per pixel and palette colour: the coverage alpha explaining the pixel as a blend of
-    the background and that colour, and the residual distance of that explanation."""
-    p = img.reshape(-1, 3).astype(np.float64) - bg
-    d = PALETTE - bg  # (8, 3)
-    alpha = np.clip(p @ d.T / (d * d).sum(1), 0, 1)  # (N, 8)
-    resid = np.linalg.norm(p[:, None, :] - alpha[..., None] * d[None], axis=2)
-    return alpha, resid
-
-
 def detect(img: np.ndarray) -> tuple[int, list[Detection]]:
     """(background index, objects) found in a (128, 128, 3) uint8 image."""
     h, w, _ = img.shape
     bg_index = detect_background(img)
-    bg = BACKGROUNDS[bg_index]
-    alpha, resid = _alpha_maps(img, bg)
+    alpha, resid = alpha_maps(img, bg_index)
     # Each pixel takes the colour that explains it best; it belongs to an object's core
     # when that explanation is good and the colour covers at least half of it.
     best = resid.argmin(1)

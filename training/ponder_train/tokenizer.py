@@ -7,14 +7,21 @@ few numbers per grid cell, each squashed and rounded to a fixed number of levels
 the combination of levels (8 × 8 × 4 × 4 = 1024 codes). Every code is a point of that grid,
 so there is no codebook to collapse, and training is as smooth as a plain autoencoder's.
 The grid points, in code order, are the decoder's codebook, which is what the engine reads.
+
+Codes always describe a scene on white: an image on another background is moved onto
+white before it is encoded (to_white), and the decoder's image is moved onto the
+background afterwards (from_white), as the engine does with the plan's background
+(docs/format.md, "Backgrounds").
 """
 import itertools
 
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from .model import Config, VQDecoder, palette_rgb
+from .world import detect_background, rebackground
 
 LEVELS = (8, 8, 4, 4)
 
@@ -23,6 +30,18 @@ def fsq_grid(levels=LEVELS):
     """Every code's vector, in code order: each level mapped to [-1, 1]."""
     pts = itertools.product(*[range(n) for n in levels])
     return torch.tensor([[2 * v / (n - 1) - 1 for v, n in zip(p, levels)] for p in pts], dtype=torch.float32)
+
+
+def to_white(images):
+    """uint8 (B, H, W, 3) images on any of the world's backgrounds → (each one's background,
+    the images moved onto white): what the encoder reads."""
+    backgrounds = [detect_background(i) for i in images]
+    return backgrounds, np.stack([rebackground(i, b, 0) for i, b in zip(images, backgrounds)])
+
+
+def from_white(images, backgrounds):
+    """uint8 (B, H, W, 3) images on white (the decoder's) → moved onto `backgrounds`."""
+    return np.stack([rebackground(i, 0, b) for i, b in zip(images, backgrounds)])
 
 
 class Encoder(nn.Module):

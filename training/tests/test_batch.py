@@ -15,12 +15,14 @@ def reference(prompt, plan, codes, mode, v):
     """(tokens, labels) of one example, written the plain way: a list of segments, each
     marked with whether the model writes it (and so is trained to predict it)."""
     image = [v.image_offset + c for c in codes]
+    # codes show a scene on white, so the plan read from them says white (its second word)
+    read = plan[:1] + [v["white"]] * (len(plan) > 1) + plan[2:]
     bos, think, end, img = [v["<bos>"]], [v["<think>"]], [v["</think>"]], [v["<image>"]]
     segments = {
         "think": [(bos + prompt + think, False), (plan + end, True), (img, False), (image, True)],
         "direct": [(bos + prompt + img, False), (image, True)],
         "uncond": [(bos + img, False), (image, True)],
-        "describe": [(bos + [v["<describe>"]] + image + think, False), (plan + end, True)],
+        "describe": [(bos + [v["<describe>"]] + image + think, False), (read + end, True)],
     }[mode]
     seq = [t for tokens, _ in segments for t in tokens]
     written = [w for tokens, w in segments for _ in tokens]

@@ -16,11 +16,11 @@ def run(*args):
 def test_train_tokenizer_then_transformer_then_export(tmp_path):
     tok = tmp_path / "tok.pt"
     run("training/train_tokenizer.py", "--out", tok, "--steps", 3, "--data", 32, "--batch", 4,
-        "--widths", "16,8,8,8", "--save-every", 3, "--any-background")
+        "--widths", "16,8,8,8", "--save-every", 3)
     assert tok.exists()
     # its decoder retrained on the frozen codes: a checkpoint at the start and one at the end
     run("training/train_decoder.py", "--tokenizer", tok, "--out", tmp_path / "dec", "--data", 32, "--batch", 4,
-        "--steps", 3, "--validate-every", 3, "--any-background")
+        "--steps", 3, "--validate-every", 3)
     assert (tmp_path / "dec" / "tokenizer-w16-8-8-8-final.pt").exists()
     # a tokenizer started from another's weights takes its sizes, whatever --widths says
     import torch

@@ -30,9 +30,9 @@ public final class Model: @unchecked Sendable {
         openblas_set_num_threads(1)
     }
 
-    /// Token ids of a prompt's words.
-    func tokens(_ prompt: Prompt) throws -> [Int32] {
-        try prompt.words.map { word in
+    /// Token ids of a prompt's words; onWhite leaves out its background phrase.
+    func tokens(_ prompt: Prompt, onWhite: Bool = false) throws -> [Int32] {
+        try (onWhite ? prompt.wordsOnWhite : prompt.words).map { word in
             guard let id = vocabulary.id(word) else { throw PonderError.badPrompt("the model's vocabulary lacks '\(word)'") }
             return id
         }

@@ -178,10 +178,18 @@ public final class Session {
         return (codes.count, total - codes.count)
     }
 
+    /// The background the image is laid on: the plan's, else the prompt's, else white.
+    public var background: Int { plan?.background ?? prompt?.background ?? 0 }
+
+    /// Drawing always happens on white: the context holds the prompt without its background
+    /// phrase and the plan on white, and decode() lays in the background afterwards. A model
+    /// draws white scenes best by far (most of its training images are on white, and its
+    /// image tokens carry a shape on a dark background only about half as well); the
+    /// background is a fact of the plan, so nothing is lost (docs/format.md, "Backgrounds").
     private func startDrawing(_ prompt: Prompt) throws {
         let vocab = model.vocabulary
-        var cond = [vocab.bos] + (try model.tokens(prompt))
-        if let plan { cond += [vocab.think] + model.tokens(plan) + [vocab.endThink] }
+        var cond = [vocab.bos] + (try model.tokens(prompt, onWhite: true))
+        if let plan { cond += [vocab.think] + model.tokens(Plan(background: 0, objects: plan.objects)) + [vocab.endThink] }
         cond.append(vocab.image)
         try feed(0, cond)
         if guided { try feed(1, [vocab.bos, vocab.image]) }
@@ -239,7 +247,8 @@ public final class Session {
     /// The neutral grey shown where tokens are not yet generated.
     public static let pendingFill: UInt8 = 128
 
-    /// Decodes the tokens so far into RGB8 (row-major); not yet generated cells are grey.
+    /// Decodes the tokens so far into RGB8 (row-major) on the image's background; not yet
+    /// generated cells are grey.
     public func decode(into rgb: UnsafeMutableRawBufferPointer) throws {
         guard !codes.isEmpty else { throw PonderError.wrongState("no image tokens yet: call step before decode") }
         guard rgb.count >= imageByteCount, let base = rgb.baseAddress else {
@@ -250,6 +259,7 @@ public final class Session {
         grid.append(contentsOf: repeatElement(0, count: hp.imageTokens - codes.count))
         let out = base.assumingMemoryBound(to: UInt8.self)
         try model.decoder.decode(codes: grid, into: out, pool: pool)
+        Background.move(out, pixels: hp.imageWidth * hp.imageHeight, from: 0, to: background)
         let cellW = hp.imageWidth / hp.gridWidth, cellH = hp.imageHeight / hp.gridHeight
         for cell in codes.count..<hp.imageTokens {
             let gx = cell % hp.gridWidth, gy = cell / hp.gridWidth

@@ -25,6 +25,10 @@ public struct Prompt: Equatable {
 
     public var text: String { words.joined(separator: " ") }
 
+    /// The words without the background phrase ("on a … background", always last): what
+    /// the image tokens are drawn from, since images are drawn on white (Session).
+    public var wordsOnWhite: [String] { background == nil ? words : Array(words.dropLast(4)) }
+
     /// Longest prompt accepted, in bytes, before any parsing work.
     public static let maxBytes = 1024
     /// The most words a valid prompt can have (four 12-word phrases with relations, three

@@ -159,3 +159,35 @@ if __name__ == "__main__":
     if "--write-fixture" in sys.argv:
         FIXTURE.write_text("".join(json.dumps(c) + "\n" for c in satisfaction_cases()))
         print(f"wrote {FIXTURE}")
+
+
+def test_backgrounds_are_drawn_on_white_and_laid_in_as_python_does(model):
+    """The engine draws every image on white and then lays in the background the plan (or,
+    without one, the prompt) names (docs/format.md, "Backgrounds"): the image tokens are those
+    drawn for white, and the pixels are world.rebackground of the white image."""
+    from ponder_train.world import BACKGROUNDS, rebackground
+    base = "a red circle above a blue star"
+
+    def rgb(image):
+        return np.frombuffer(image.rgb, np.uint8).reshape(image.height, image.width, 3)
+
+    white = model.generate(base, seed=5, think=False)
+    for b, name in enumerate(BACKGROUNDS):
+        img = model.generate(f"{base} on a {name} background", seed=5, think=False)
+        assert img.codes == white.codes
+        assert np.array_equal(rgb(img), rebackground(rgb(white), 0, b))
+    # with a plan, the plan's background counts, whatever the prompt says
+    with model.session(seed=5) as s, model.session(seed=5) as t:
+        s.plan(base + " on a gray background")
+        plan = "background black\nlarge red circle at 40 30\nsmall blue star at 40 90"
+        s.set_plan(plan)
+        t.plan(base)
+        t.set_plan(plan.replace("black", "white"))
+        for session in (s, t):
+            while session.step(64)[1] > 0:
+                pass
+        assert s.tokens() == t.tokens()
+        on_black = np.frombuffer(s.decode(), np.uint8).reshape(128, 128, 3)
+        on_white = np.frombuffer(t.decode(), np.uint8).reshape(128, 128, 3)
+        assert np.array_equal(on_black, rebackground(on_white, 0, BACKGROUNDS.index("black")))
+        assert not np.array_equal(on_black, on_white)

@@ -1,0 +1,38 @@
+/// Moving an image from one of the world's backgrounds onto another.
+///
+/// The model draws every image on white; the engine then lays in the background the plan
+/// (or the prompt) names. Each pixel is read as the source background blended with the
+/// object colour that explains it best, at some coverage, and blended again with the target
+/// background at that coverage: what the renderer would have drawn there (no pixel mixes
+/// two objects, since objects keep `World.gap` apart). Spec: docs/format.md, "Backgrounds";
+/// the training side's `rebackground` (training/ponder_train/world.py) is the same
+/// arithmetic, and a test holds the two to each other.
+public enum Background {
+    /// Rewrites `pixels` RGB8 pixels at `rgb` in place. Indices are into World.backgrounds
+    /// and must be valid (callers take them from a parsed prompt or plan).
+    public static func move(_ rgb: UnsafeMutablePointer<UInt8>, pixels: Int, from source: Int, to target: Int) {
+        guard source != target else { return }
+        let s = World.backgroundRGB[source], t = World.backgroundRGB[target]
+        let src = (Double(s.0), Double(s.1), Double(s.2)), dst = (Double(t.0), Double(t.1), Double(t.2))
+        // Each object colour as a direction from the source background, and its squared length.
+        let colours = World.colourRGB.map { (Double($0.0), Double($0.1), Double($0.2)) }
+        let dirs = colours.map { ($0.0 - src.0, $0.1 - src.1, $0.2 - src.2) }
+        let lengths = dirs.map { $0.0 * $0.0 + $0.1 * $0.1 + $0.2 * $0.2 }
+        for i in 0..<pixels {
+            let px = rgb + 3 * i
+            let p = (Double(px[0]) - src.0, Double(px[1]) - src.1, Double(px[2]) - src.2)
+            var best = 0, bestAlpha = 0.0, bestResidual = Double.infinity
+            for k in 0..<dirs.count {
+                let d = dirs[k]
+                let alpha = min(1, max(0, (p.0 * d.0 + p.1 * d.1 + p.2 * d.2) / lengths[k]))
+                let r = (p.0 - alpha * d.0, p.1 - alpha * d.1, p.2 - alpha * d.2)
+                let residual = (r.0 * r.0 + r.1 * r.1 + r.2 * r.2).squareRoot()
+                if residual < bestResidual { best = k; bestAlpha = alpha; bestResidual = residual }
+            }
+            let c = colours[best], a = bestAlpha
+            px[0] = UInt8((c.0 * a + dst.0 * (1 - a) + 0.5).rounded(.down))
+            px[1] = UInt8((c.1 * a + dst.1 * (1 - a) + 0.5).rounded(.down))
+            px[2] = UInt8((c.2 * a + dst.2 * (1 - a) + 0.5).rounded(.down))
+        }
+    }
+}
