@@ -71,32 +71,35 @@ def first_plan_validity(model_path, prompts, seeds):
     return ok
 
 
-def reconstructions(tok, scenes):
+def reconstructions(tok, scenes, via_white=True):
     """The scenes rendered, then encoded and decoded by the tokenizer (PyTorch), 64 at a
     time, with the background handled as the engine does: the encoder reads each render moved
-    onto white, and the decoder's image is moved back onto the render's background. Yields
-    (the renders on white as (n, 128, 128, 3) uint8, the decoder's palette logits, the
-    reconstructions as uint8, on their backgrounds)."""
+    onto white, and the decoder's image is moved back onto the render's background (without
+    via_white, the tokenizer reads and writes the background itself, as before session 9).
+    Yields (what the encoder read as (n, 128, 128, 3) uint8, the decoder's palette logits,
+    the reconstructions as uint8, on their backgrounds)."""
     import torch
     from ponder_train.tokenizer import from_white, to_white
     with torch.no_grad():
         for k in range(0, len(scenes), 64):
-            backgrounds, white = to_white(np.stack([render(s) for s in scenes[k:k + 64]]))
-            white = torch.from_numpy(white)
+            images = np.stack([render(s) for s in scenes[k:k + 64]])
+            backgrounds, images = to_white(images) if via_white else ([0] * len(images), images)
+            images = torch.from_numpy(images)
             d = tok.decoder
-            out, logits = d.decode_with_logits(d.codebook[tok.encode(white)].permute(0, 3, 1, 2))
-            yield white, logits, from_white(d.to_rgb8(out).numpy(), backgrounds)
+            out, logits = d.decode_with_logits(d.codebook[tok.encode(images)].permute(0, 3, 1, 2))
+            yield images, logits, from_white(d.to_rgb8(out).numpy(), backgrounds)
 
 
-def ceiling_correct(tok, prompts, background=None):
+def ceiling_correct(tok, prompts, background=None, via_white=True):
     """The tokenizer ceiling: for each prompt, whether its ground-truth scene through the
-    tokenizer is still correct for it. With a background (an index), every scene is redrawn
-    on it and judged against its prompt without the prompt's background phrase."""
+    tokenizer (as reconstructions() passes it) is still correct for it. With a background
+    (an index), every scene is redrawn on it and judged against its prompt without the
+    prompt's background phrase."""
     scenes, parsed = [s for _, _, s in prompts], [parse_prompt(t) for _, t, _ in prompts]
     if background is not None:
         scenes = [dataclasses.replace(s, background=background) for s in scenes]
         parsed = [dataclasses.replace(p, background=None) for p in parsed]
-    recs = [r for _, _, chunk in reconstructions(tok, scenes) for r in chunk]
+    recs = [r for _, _, chunk in reconstructions(tok, scenes, via_white) for r in chunk]
     return [correct(r, p) for r, p in zip(recs, parsed)]
 
 

@@ -13,7 +13,9 @@ detector finds there beyond the scene's (specks a decoder leaves, read as extra 
 objects) or short of them, and how many outline blend pixels carry a colour from nowhere
 (halo_pixels); with --failures, each failing scene and a tally of the shapes misread; with
 --backgrounds, the ceiling with every scene redrawn on each of the world's backgrounds (the
-benchmark names one only in complex prompts, so its ceiling barely sees them).
+benchmark names one only in complex prompts, so its ceiling barely sees them), both as the
+engine handles backgrounds (the tokenizer reads and writes the scene on white,
+docs/format.md) and with the tokenizer reading the background itself (as before session 9).
 Describe encodes the images with the first --tokenizer, whose encoder must be the one the
 models learned.
 """
@@ -72,17 +74,23 @@ def print_failures(failures):
 
 def background_sheet(toks, names, prompts, path, scenes=3):
     """A PNG to look at: the first complex validation scenes (rows), each redrawn on every
-    background, as rendered and then as each tokenizer reconstructs it (columns)."""
+    background, as rendered and then as each tokenizer reconstructs it (columns): through
+    white as the engine does, and reading the background itself."""
     from PIL import Image, ImageDraw
     chosen = [s for cat, _, s in prompts if cat == "complex"][:scenes]
-    per = 1 + len(toks)
+    per = 1 + 2 * len(toks)
     img = Image.new("RGB", (132 * per * len(BACKGROUNDS) + 8 * (len(BACKGROUNDS) - 1), 20 + 132 * len(chosen)), "white")
     d = ImageDraw.Draw(img)
     for b, background in enumerate(BACKGROUNDS):
         redrawn = [dataclasses.replace(s, background=b) for s in chosen]
         columns = [[render(s) for s in redrawn]]
-        columns += [[r for _, _, chunk in reconstructions(tok, redrawn) for r in chunk] for tok in toks]
-        for j, (title, pictures) in enumerate(zip(["render"] + names, columns)):
+        titles = ["render"]
+        for tok, name in zip(toks, names):
+            for via_white in (True, False):
+                columns.append([r for _, _, chunk in reconstructions(tok, redrawn, via_white) for r in chunk])
+                how = "via white" if via_white else "as is"
+                titles.append(f"{name} {how}" if len(toks) > 1 else how)
+        for j, (title, pictures) in enumerate(zip(titles, columns)):
             x = (132 * per + 8) * b + 132 * j
             d.text((x + 2, 4), f"{background}: {title}"[:21], fill=(0, 0, 0))
             for i, picture in enumerate(pictures):
@@ -135,8 +143,10 @@ def main():
         if args.failures:
             print_failures(failures)
         if args.backgrounds:
-            print("  ceiling with every scene on one background: " + ", ".join(
-                f"{name} {np.mean(ceiling_correct(tok, prompts, b)):.3f}" for b, name in enumerate(BACKGROUNDS)), flush=True)
+            for via_white, how in ((True, "through white, as the engine"), (False, "read directly")):
+                print(f"  ceiling with every scene on one background ({how}): " + ", ".join(
+                    f"{name} {np.mean(ceiling_correct(tok, prompts, b, via_white)):.3f}"
+                    for b, name in enumerate(BACKGROUNDS)), flush=True)
     if args.sheet:
         background_sheet(toks, [os.path.basename(os.path.dirname(p)) or p for p in args.tokenizer], prompts, args.sheet)
         print(f"wrote {args.sheet}")

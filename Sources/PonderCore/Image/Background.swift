@@ -8,10 +8,12 @@
 /// the training side's `rebackground` (training/ponder_train/world.py) is the same
 /// arithmetic, and a test holds the two to each other.
 public enum Background {
-    /// Rewrites `pixels` RGB8 pixels at `rgb` in place. Indices are into World.backgrounds
-    /// and must be valid (callers take them from a parsed prompt or plan).
+    /// Rewrites `pixels` RGB8 pixels at `rgb` in place. Indices are into World.backgrounds;
+    /// callers take them from a parsed prompt or plan, and any other index leaves the image
+    /// as it is rather than trap.
     public static func move(_ rgb: UnsafeMutablePointer<UInt8>, pixels: Int, from source: Int, to target: Int) {
-        guard source != target else { return }
+        let valid = World.backgroundRGB.indices
+        guard source != target, valid.contains(source), valid.contains(target), pixels > 0 else { return }
         let s = World.backgroundRGB[source], t = World.backgroundRGB[target]
         let src = (Double(s.0), Double(s.1), Double(s.2)), dst = (Double(t.0), Double(t.1), Double(t.2))
         // Each object colour as a direction from the source background, and its squared length.

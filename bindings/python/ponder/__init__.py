@@ -219,7 +219,8 @@ class Session:
         return list(buf[: n.value])
 
     def decode(self) -> bytes:
-        """RGB8 of the tokens so far (ungenerated cells grey)."""
+        """RGB8 of the tokens so far (ungenerated cells grey), on the plan's background (else the
+        prompt's, else white): the tokens describe the scene on white (docs/format.md)."""
         info = self._model.info
         size = info["image_width"] * info["image_height"] * 3
         buf = (C.c_uint8 * size)()
