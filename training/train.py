@@ -8,6 +8,9 @@ One set of weights learns four kinds of sequence (docs/format.md):
     direct      <bos> prompt <image> codes                 (drawing without the plan)
     uncond      <bos> <image> codes                        (classifier-free guidance)
     describe    <bos> <describe> codes <think> plan </think>  (image → plan)
+and a fifth, off by default (--mode-weights): think without the image,
+    plan        <bos> prompt <think> plan </think>         (a sixth of a think's length)
+for fine-tunes of the plans alone on a CPU.
 The loss covers what the model writes (plan, </think>, image codes), never the prompt.
 Data is made from --seed (rendered in many processes, tokenized by the trained tokenizer)
 and cached in --data-dir; checkpoints go to --out every --save-every steps and a run
@@ -32,8 +35,8 @@ from ponder_train.tokenizer import VQAutoencoder  # noqa: E402
 from ponder_train.vocab import Vocabulary  # noqa: E402
 from ponder_train.world import normalise  # noqa: E402
 
-MODES = ["think", "direct", "uncond", "describe"]
-MODE_WEIGHTS = [0.55, 0.2, 0.1, 0.15]
+MODES = ["think", "direct", "uncond", "describe", "plan"]
+MODE_WEIGHTS = [0.55, 0.2, 0.1, 0.15, 0.0]
 PAD = -100  # label of positions without loss
 
 
@@ -93,7 +96,8 @@ def make_batch(idx, modes, P, Q, C, vocab):
     </think>)."""
     B, dev = len(idx), P.device
     p, q, c = P[idx].long(), Q[idx].long(), C[idx].long() + vocab.image_offset
-    think, direct, uncond, describe = (modes == i for i in range(4))
+    think, direct, uncond, describe, plan = (modes == i for i in range(5))
+    thought = think | plan
 
     def col(token):
         return torch.full((B, 1), vocab[token], dtype=torch.long, device=dev)
@@ -106,8 +110,8 @@ def make_batch(idx, modes, P, Q, C, vocab):
     # Layout of think, direct and uncond: <bos> prompt <think> plan </think> <image> codes
     a_tok = torch.cat([col("<bos>"), p.clamp(min=0), col("<think>"), q.clamp(min=0), col("</think>"),
                        col("<image>"), c], 1)
-    a_keep = torch.cat([flag(yes), (p >= 0) & flag(~uncond, PROMPT_MAX), flag(think), (q >= 0) & flag(think, PLAN_MAX),
-                        flag(think), flag(yes), flag(yes, 256)], 1)
+    a_keep = torch.cat([flag(yes), (p >= 0) & flag(~uncond, PROMPT_MAX), flag(thought), (q >= 0) & flag(thought, PLAN_MAX),
+                        flag(thought), flag(~plan), flag(~plan, 256)], 1)
     a_target = torch.cat([flag(no), flag(no, PROMPT_MAX), flag(no), flag(yes, PLAN_MAX), flag(yes), flag(no),
                           flag(yes, 256)], 1)
     # Layout of describe: <bos> <describe> codes <think> plan </think>, padded to a's width.
@@ -156,6 +160,10 @@ def main():
     ap.add_argument("--render-dir", help="read rendered chunks from here (python -m ponder_train.data) as they come")
     ap.add_argument("--bf16", type=int, default=-1, help="bf16 autocast (default: on CUDA only)")
     ap.add_argument("--save-every", type=int, default=200)
+    ap.add_argument("--mode-weights", default=",".join(map(str, MODE_WEIGHTS)),
+                    help="how often each of " + ", ".join(MODES) + " is drawn")
+    ap.add_argument("--mode-per-batch", action="store_true",
+                    help="one mode for a whole batch (so plan-only batches stay short), not one per sequence")
     ap.add_argument("--max-minutes", type=float, default=0,
                     help="train for this long once the data is ready, then stop (and export); the LR decays over it")
     args = ap.parse_args()
@@ -189,7 +197,9 @@ def main():
     # The dataset sits on the training device; batches are drawn and built there.
     P, Q, C = (torch.from_numpy(a).to(dev) for a in (P, Q, codes))
     gen = torch.Generator().manual_seed(args.seed * 31 + step)
-    mode_p = torch.tensor(MODE_WEIGHTS)
+    mode_p = torch.tensor([float(w) for w in args.mode_weights.split(",")])
+    if len(mode_p) != len(MODES) or (mode_p < 0).any() or mode_p.sum() <= 0:
+        ap.error(f"--mode-weights needs {len(MODES)} weights, not negative, not all zero")
     amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=bool(args.bf16 if args.bf16 >= 0 else dev.type == "cuda"))
     t0, tokens = time.time(), 0
     run = RunLength(args.steps, args.max_minutes)  # the time limit counts from here, data made
@@ -198,7 +208,8 @@ def main():
         for g in opt.param_groups:
             g["lr"] = lr
         idx = torch.randint(0, len(C), (args.batch,), generator=gen).to(dev)
-        modes = torch.multinomial(mode_p, args.batch, replacement=True, generator=gen).to(dev)
+        modes = torch.multinomial(mode_p, 1 if args.mode_per_batch else args.batch, replacement=True,
+                                  generator=gen).expand(args.batch).to(dev)
         x, y = make_batch(idx, modes, P, Q, C, vocab)
         model.train()
         with torch.autocast(**amp):

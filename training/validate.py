@@ -72,6 +72,19 @@ def print_failures(failures):
           + f"); placed objects read as another shape (or not found): {tally or 'none'}")
 
 
+def first_plans_by_kind(prompts, first, seeds):
+    """The first-plan validity per category, and per relation within the position category
+    (whose prompts name exactly one): `first` holds `seeds` results per prompt, in order."""
+    kinds = defaultdict(list)
+    for k, (cat, text, _) in enumerate(prompts):
+        ok = first[k * seeds:(k + 1) * seeds]
+        kinds[cat] += ok
+        if cat == "position":
+            relation = next(w for w in ("left", "right", "above", "below") if f" {w} " in f" {text} ")
+            kinds[f"position {relation}"] += ok
+    return ", ".join(f"{kind} {np.mean(v):.3f}" for kind, v in kinds.items())
+
+
 def background_sheet(toks, names, prompts, path, scenes=3):
     """A PNG to look at: the first complex validation scenes (rows), each redrawn on every
     background, as rendered and then as each tokenizer reconstructs it (columns): through
@@ -121,6 +134,7 @@ def main():
         first = first_plan_validity(path, prompts, args.seeds)
         print(f"{path}: describe {np.mean(described):.3f} of {len(described)}, "
               f"first-plan validity {np.mean(first):.3f} of {len(first)}", flush=True)
+        print("  first plans by category: " + first_plans_by_kind(prompts, first, args.seeds), flush=True)
     for path, tok in zip(args.tokenizer, toks):
         by, extra, missing, halo, blends, recs, failures = defaultdict(list), 0, 0, 0, 0, [], []
         for imgs, logits, chunk in reconstructions(tok, [s for _, _, s in prompts]):

@@ -23,6 +23,7 @@ def reference(prompt, plan, codes, mode, v):
         "direct": [(bos + prompt + img, False), (image, True)],
         "uncond": [(bos + img, False), (image, True)],
         "describe": [(bos + [v["<describe>"]] + image + think, False), (read + end, True)],
+        "plan": [(bos + prompt + think, False), (plan + end, True)],
     }[mode]
     seq = [t for tokens, _ in segments for t in tokens]
     written = [w for tokens, w in segments for _ in tokens]
@@ -43,7 +44,7 @@ def test_make_batch_matches_the_plain_layouts():
         P[i, :lp] = rng.choice(words, lp)
         Q[i, :lq] = rng.choice(words, lq)
     idx = torch.arange(n).flip(0)
-    modes = torch.tensor([i % 4 for i in range(n)])
+    modes = torch.tensor([i % len(MODES) for i in range(n)])
     x, y = make_batch(idx, modes, *(torch.from_numpy(a) for a in (P, Q, C)), v)
     assert x.shape == y.shape and x.shape[1] == max(
         len(reference([int(t) for t in P[i] if t >= 0], [int(t) for t in Q[i] if t >= 0], C[i].tolist(),
