@@ -6,7 +6,8 @@ does not tune it to the benchmark.
         --cfg 2.0 --cfg 1.5 --seeds 1,2 --per-category 15 [--direct] [--top-p 0.9] [--background black]
 
 --background asks for that background in every prompt that names none (the benchmark names
-one only in some complex prompts).
+one only in some complex prompts). --sheet PNG also draws the first complex prompts (with
+thinking, the first scale and seed) on each of the world's backgrounds, into a picture.
 """
 import argparse
 import os
@@ -23,6 +24,30 @@ from ponder_train.evaluator import correct  # noqa: E402
 from ponder_train.world import BACKGROUNDS, parse_prompt  # noqa: E402
 
 
+def background_sheet(model, prompts, cfg, seed, path, rows=3):
+    """The first `rows` complex prompts (rows), each asked on every background (columns),
+    drawn with thinking through libponder."""
+    from PIL import Image, ImageDraw
+    chosen = []
+    for cat, text, _ in prompts:
+        if cat == "complex" and len(chosen) < rows:
+            p = parse_prompt(text)
+            chosen.append(" ".join(p.words[:-4] if p.background is not None else p.words))
+    jobs = [(r * len(BACKGROUNDS) + b, f"{text} on a {name} background", seed, True)
+            for r, text in enumerate(chosen) for b, name in enumerate(BACKGROUNDS)]
+    img = Image.new("RGB", (132 * len(BACKGROUNDS), 16 + 146 * rows), "white")
+    d = ImageDraw.Draw(img)
+    for b, name in enumerate(BACKGROUNDS):
+        d.text((132 * b + 2, 2), f"on {name}", fill=(0, 0, 0))
+    for index, _, _, rgb, _ in _generate((model, jobs, 1, dict(cfg=cfg))):
+        r, b = divmod(index, len(BACKGROUNDS))
+        img.paste(Image.fromarray(rgb), (132 * b, 16 + 146 * r))
+        if b == 0:
+            d.text((2, 16 + 146 * r + 130), chosen[r][:88], fill=(0, 0, 0))
+    img.save(path)
+    return chosen
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
@@ -34,12 +59,17 @@ def main():
     ap.add_argument("--direct", action="store_true", help="draw without thinking")
     ap.add_argument("--background", choices=BACKGROUNDS, help="ask for this background where a prompt names none")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--sheet", help="write a PNG of complex prompts drawn on every background")
     args = ap.parse_args()
     prompts = prompt_set(args.prompt_seed, args.per_category)
     if args.background:
         prompts = [(cat, text if parse_prompt(text).background is not None else f"{text} on a {args.background} background", s)
                    for cat, text, s in prompts]
     seeds = [int(s) for s in args.seeds.split(",")]
+    if args.sheet:
+        for text in background_sheet(args.model, prompts, args.cfg[0], seeds[0], args.sheet):
+            print(f"sheet row: {text}")
+        print(f"wrote {args.sheet}")
     acc = defaultdict(list)
     for cfg in args.cfg:
         jobs = [(i, text, seed, not args.direct) for i, (_, text, _) in enumerate(prompts) for seed in seeds]
