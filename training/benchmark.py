@@ -83,11 +83,13 @@ def reconstructions(tok, scenes, via_white=True):
     with torch.no_grad():
         for k in range(0, len(scenes), 64):
             images = np.stack([render(s) for s in scenes[k:k + 64]])
-            backgrounds, images = to_white(images) if via_white else ([0] * len(images), images)
+            if via_white:
+                backgrounds, images = to_white(images)
             images = torch.from_numpy(images)
             d = tok.decoder
             out, logits = d.decode_with_logits(d.codebook[tok.encode(images)].permute(0, 3, 1, 2))
-            yield images, logits, from_white(d.to_rgb8(out).numpy(), backgrounds)
+            rgb = d.to_rgb8(out).numpy()
+            yield images, logits, from_white(rgb, backgrounds) if via_white else rgb
 
 
 def ceiling_correct(tok, prompts, background=None, via_white=True):

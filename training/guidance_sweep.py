@@ -28,11 +28,7 @@ def background_sheet(model, prompts, cfg, seed, path, rows=3):
     """The first `rows` complex prompts (rows), each asked on every background (columns),
     drawn with thinking through libponder."""
     from PIL import Image, ImageDraw
-    chosen = []
-    for cat, text, _ in prompts:
-        if cat == "complex" and len(chosen) < rows:
-            p = parse_prompt(text)
-            chosen.append(" ".join(p.words[:-4] if p.background is not None else p.words))
+    chosen = [" ".join(parse_prompt(text).words_on_white) for cat, text, _ in prompts if cat == "complex"][:rows]
     jobs = [(r * len(BACKGROUNDS) + b, f"{text} on a {name} background", seed, True)
             for r, text in enumerate(chosen) for b, name in enumerate(BACKGROUNDS)]
     img = Image.new("RGB", (132 * len(BACKGROUNDS), 16 + 146 * rows), "white")

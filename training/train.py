@@ -167,6 +167,9 @@ def main():
     ap.add_argument("--max-minutes", type=float, default=0,
                     help="train for this long once the data is ready, then stop (and export); the LR decays over it")
     args = ap.parse_args()
+    mode_p = torch.tensor([float(w) for w in args.mode_weights.split(",")])
+    if len(mode_p) != len(MODES) or (mode_p < 0).any() or mode_p.sum() <= 0:
+        ap.error(f"--mode-weights needs {len(MODES)} weights, not negative, not all zero")
     torch.manual_seed(args.seed)
     torch.set_flush_denormal(True)  # denormals (from softmax tails) slow CPUs many times over
     dev = torch.device(args.device)
@@ -197,9 +200,6 @@ def main():
     # The dataset sits on the training device; batches are drawn and built there.
     P, Q, C = (torch.from_numpy(a).to(dev) for a in (P, Q, codes))
     gen = torch.Generator().manual_seed(args.seed * 31 + step)
-    mode_p = torch.tensor([float(w) for w in args.mode_weights.split(",")])
-    if len(mode_p) != len(MODES) or (mode_p < 0).any() or mode_p.sum() <= 0:
-        ap.error(f"--mode-weights needs {len(MODES)} weights, not negative, not all zero")
     amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=bool(args.bf16 if args.bf16 >= 0 else dev.type == "cuda"))
     t0, tokens = time.time(), 0
     run = RunLength(args.steps, args.max_minutes)  # the time limit counts from here, data made

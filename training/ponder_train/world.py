@@ -230,6 +230,12 @@ class Prompt:
     def text(self) -> str:
         return " ".join(self.words)
 
+    @property
+    def words_on_white(self) -> list[str]:
+        """The words without the background phrase ("on a … background", always last): what
+        the model draws the image from (docs/format.md, "Backgrounds"; Prompt.wordsOnWhite)."""
+        return self.words if self.background is None else self.words[:-4]
+
 
 def normalise(text: str) -> list[str]:
     words = "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text).split(" ")

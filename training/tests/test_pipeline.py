@@ -26,7 +26,6 @@ def test_train_tokenizer_then_transformer_then_export(tmp_path):
     import torch
     run("training/train_tokenizer.py", "--out", tmp_path / "tok2.pt", "--init", tok, "--steps", 1, "--data", 8,
         "--batch", 2, "--widths", "32,8,8,8")
-    import torch
     assert torch.load(tmp_path / "tok2.pt", map_location="cpu")["config"]["decoder_widths"] == [16, 8, 8, 8]
     model = tmp_path / "m.gguf"
     run("training/train.py", "--tokenizer", tok, "--out", tmp_path / "t.pt", "--examples", 32, "--steps", 3,
@@ -47,6 +46,13 @@ def test_train_tokenizer_then_transformer_then_export(tmp_path):
     with pytest.raises(subprocess.CalledProcessError):
         run("training/train.py", "--tokenizer", tok, "--out", tmp_path / "t3.pt", "--init", tmp_path / "t.pt",
             "--steps", 0, "--dim", 32, *sizes)
+    # plan-only batches (the mode of CPU plan fine-tunes) train; mode weights of the wrong count are refused
+    run("training/train.py", "--tokenizer", tok, "--out", tmp_path / "t4.pt", "--init", tmp_path / "t.pt",
+        "--steps", 2, "--dim", 64, "--mode-weights", "0,0,0,0,1", "--mode-per-batch", *sizes)
+    assert torch.load(tmp_path / "t4.pt", map_location="cpu")["step"] == 2
+    with pytest.raises(subprocess.CalledProcessError):
+        run("training/train.py", "--tokenizer", tok, "--out", tmp_path / "t5.pt", "--steps", 1, "--dim", 64,
+            "--mode-weights", "1,1", *sizes)
     m = ponder.Model(model)
     assert m.info["codebook_size"] == 1024 and m.info["layer_count"] == 1
     img = m.generate("a red circle above a blue square", seed=1)

@@ -143,6 +143,12 @@ def test_training_images_are_on_white_and_plans_keep_the_background():
         assert parse_plan(q).background == (b or 0)
 
 
+def test_words_on_white_leave_out_the_background_phrase():
+    assert parse_prompt("A red circle above a blue star on a Black background.").words_on_white == \
+        "a red circle above a blue star".split()
+    assert parse_prompt("two green squares").words_on_white == ["two", "green", "squares"]
+
+
 @pytest.mark.parametrize("category", ["complex", "counting"])
 def test_rebackground_is_the_renderer_on_another_background(category):
     rng = np.random.default_rng(4)
