@@ -43,7 +43,7 @@
 extern "C" {
 #endif
 
-#define PONDER_API_VERSION 2
+#define PONDER_API_VERSION 3
 
 typedef enum ponder_status {
     PONDER_OK = 0,
@@ -55,7 +55,9 @@ typedef enum ponder_status {
     PONDER_ERR_WRONG_STATE = 6,      /* calls in the wrong order (step before plan, ...) */
     PONDER_ERR_BUFFER_TOO_SMALL = 7, /* an output buffer is smaller than needed */
     PONDER_ERR_OUT_OF_MEMORY = 8,    /* an allocation or a thread could not be made */
-    PONDER_ERR_INTERNAL = 9          /* a bug in libponder; please report it */
+    PONDER_ERR_INTERNAL = 9,         /* a bug in libponder; please report it */
+    PONDER_ERR_UNSUPPORTED = 10      /* the model cannot do this (no image encoder: it cannot
+                                        read images) */
 } ponder_status;
 
 /* Opaque handles. */
@@ -76,6 +78,8 @@ typedef struct ponder_model_info {
     int32_t head_count;
     int64_t parameter_count; /* transformer and decoder together */
     float default_cfg_scale; /* guidance scale the model was tuned for */
+    int32_t can_read_images; /* 1 if the file has an image encoder (ponder_set_image,
+                                ponder_describe work), else 0 */
 } ponder_model_info;
 
 /* Sampling and run settings of a session. Get defaults from ponder_session_default_params()
@@ -93,6 +97,11 @@ typedef struct ponder_session_params {
                               against the prompt and the next written until one satisfies it
                               (else the last is kept); 1 = the first plan as sampled;
                               default 8; 1 to 64 */
+    int32_t check_attempts; /* checked drawing: after the last image token the model reads
+                               its image back into a plan and redraws the cells of objects
+                               that disagree with the plan, at most this many times; 0 = off;
+                               default 2; 0 to 16. Needs a plan (thinking or ponder_set_plan);
+                               docs/plan.md, "Checked drawing" */
 } ponder_session_params;
 
 /* Human-readable name of a status. Returns a static string; never NULL. Thread-safe. */
@@ -180,6 +189,50 @@ ponder_status ponder_decode(ponder_session *session, uint8_t *rgb, size_t rgb_si
 
 /* Decodes the tokens so far and writes them as a PNG file at path. */
 ponder_status ponder_write_png(ponder_session *session, const char *path);
+
+/* How the last drawing was checked (params.check_attempts): *out_checks receives the number
+ * of times the image was read back, *out_redraws the number of redraws made. Both 0 before
+ * the last token, with checking off, or without a plan. Either pointer may be NULL. */
+ponder_status ponder_get_check_stats(const ponder_session *session, int32_t *out_checks,
+                                     int32_t *out_redraws);
+
+/* ---- Reading images ------------------------------------------------------------------ */
+
+/* Sets the session's image from RGB8 pixels (row-major, no padding, width * height * 3
+ * bytes at rgb, rgb_size bytes owned by the caller and copied). The image must be the
+ * model's size (ponder_model_info.image_width × image_height, 128 × 128 for the default
+ * model): any other size is PONDER_ERR_INVALID_ARGUMENT with a message naming both sizes;
+ * scale the picture first. The background is read from the border, and the picture is moved
+ * onto white and encoded into image codes (docs/format.md, "Encoder"), which ponder_get_tokens
+ * and ponder_decode then return. Discards the prompt, plan and any drawing. A model without
+ * an encoder gives PONDER_ERR_UNSUPPORTED. session, rgb: non-NULL. */
+ponder_status ponder_set_image(ponder_session *session, const uint8_t *rgb, size_t rgb_size,
+                               int32_t width, int32_t height);
+
+/* As ponder_set_image, from a PNG file or a PNG in memory (png_size bytes, owned by the
+ * caller). Any PNG kind is read through libpng and converted to RGB8: grey, palette, 16-bit
+ * (each value / 257, rounded), and alpha composited onto the PNG's bKGD colour, else white.
+ * A malformed or hostile PNG (truncated, bad CRC, more than 2^26 pixels or 32768 per side)
+ * is an error with a message, before anything is allocated for its pixels. */
+ponder_status ponder_set_image_png(ponder_session *session, const char *path);
+ponder_status ponder_set_image_png_memory(ponder_session *session, const uint8_t *png,
+                                          size_t png_size);
+
+/* Reads the session's image (set with ponder_set_image*, or a finished drawing) back into a
+ * plan (docs/plan.md): the model's likeliest plan for the image codes, word by word under the
+ * plan grammar, with the background read from the pixels. The plan then comes from
+ * ponder_get_plan. Deterministic (no sampling). PONDER_ERR_WRONG_STATE without a whole image;
+ * PONDER_ERR_UNSUPPORTED for a model that cannot read images. session: non-NULL. */
+ponder_status ponder_describe(ponder_session *session);
+
+/* Reads a PNG file or a PNG in memory into RGB8 pixels, converted as for
+ * ponder_set_image_png, at any size up to its limits. On success *out_rgb receives
+ * width * height * 3 bytes that the caller frees with ponder_free, and *out_width and
+ * *out_height the size. Every pointer non-NULL. Thread-safe. */
+ponder_status ponder_read_png(const char *path, uint8_t **out_rgb, int32_t *out_width,
+                              int32_t *out_height);
+ponder_status ponder_read_png_memory(const uint8_t *png, size_t png_size, uint8_t **out_rgb,
+                                     int32_t *out_width, int32_t *out_height);
 
 /* ---- Raw evaluation ------------------------------------------------------------------ */
 

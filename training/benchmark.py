@@ -1,16 +1,21 @@
 """The GenEval-style benchmark of the Shapes world, run through the shipped library.
 
-    python training/benchmark.py --model models/ponder-shapes-q8_0.gguf \
-        --tokenizer checkpoints/tokenizer.pt --per-category 100 --seeds 4 --out docs/results.md
+    python training/benchmark.py --model models/ponder-shapes-q8_0.gguf --per-category 100 --seeds 4 \
+        --out docs/results.md
 
 A fixed prompt set is built from --prompt-seed (per category, --per-category prompts);
-every prompt is drawn with --seeds seeds, with thinking and without, by the int8 GGUF model
-through the Python binding (libponder), and every image is scored by the evaluator. Also
-measured: the evaluator on ground-truth renders, the tokenizer ceiling (the evaluator on
-ground-truth scenes passed through the tokenizer; needs --tokenizer), plan validity (the
-share of the model's plans whose layout alone satisfies the prompt) and describe (the plan
-the model writes for a ground-truth image names the right objects). Writes a markdown
-report with a table, a sample grid and a bar chart.
+every prompt is drawn with --seeds seeds three ways by the int8 GGUF model through the
+Python binding (libponder): thinking with checked drawing (the engine's default), thinking
+without checking, and direct (no plan); every image is scored by the evaluator, and each
+way's time per image is kept (mean and 95th percentile; two worker processes of one thread
+each, so both cores are busy as in the accuracy runs). Also measured: the evaluator on
+ground-truth renders; the tokenizer ceiling (the evaluator on ground-truth scenes encoded
+and decoded by the library's encoder and decoder; with --tokenizer, by that PyTorch
+checkpoint instead); plan validity (the share of the model's plans whose layout alone
+satisfies the prompt); and describe through the library (ponder_describe on ground-truth
+renders): the right objects (shape and colour), and the whole plan right (objects, size
+classes, centres within 4 px, and the background), with describe's time per image.
+Writes a markdown report with a table, a sample grid and a bar chart.
 """
 import argparse
 import dataclasses
@@ -44,16 +49,26 @@ def prompt_set(seed: int, per_category: int):
     return out
 
 
+# The ways of drawing measured: (name, generate()'s keywords).
+WAYS = {"checked": dict(think=True), "thinking": dict(think=True, check=0), "direct": dict(think=False, check=0)}
+
+
 def _generate(job):
-    """Runs in a worker process: draws a list of (index, prompt, seed, think) through libponder."""
+    """Runs in a worker process: draws a list of (index, prompt, seed, way) through libponder,
+    where way is a key of WAYS or a dict of generate()'s keywords; returns each image with
+    its plan, the seconds it took and its checked drawing's (checks, redraws)."""
     import ponder
     model_path, items, threads, *options = job  # options: generate()'s keywords, if any
     model = ponder.Model(model_path)
     out = []
-    for index, text, seed, think in items:
-        img = model.generate(text, seed=seed, think=think, threads=threads, **(options[0] if options else {}))
+    for index, text, seed, way in items:
+        kw = dict(WAYS[way]) if isinstance(way, str) else dict(way)
+        kw.update(options[0] if options else {})
+        t0 = time.perf_counter()
+        img = model.generate(text, seed=seed, threads=threads, **kw)
+        seconds = time.perf_counter() - t0
         rgb = np.frombuffer(img.rgb, np.uint8).reshape(img.height, img.width, 3)
-        out.append((index, seed, think, rgb, img.plan))
+        out.append((index, seed, way, rgb, img.plan, seconds, (img.checks, img.redraws)))
     return out
 
 
@@ -103,6 +118,61 @@ def ceiling_correct(tok, prompts, background=None, via_white=True):
         parsed = [dataclasses.replace(p, background=None) for p in parsed]
     recs = [r for _, _, chunk in reconstructions(tok, scenes, via_white) for r in chunk]
     return [correct(r, p) for r, p in zip(recs, parsed)]
+
+
+def library_reconstructions(model_path, scenes):
+    """The scenes rendered, then encoded and decoded by the library (ponder_set_image, whose
+    encoder reads each render moved onto white, then ponder_decode, which lays the background
+    read from the pixels back in): the engine's own tokenizer round trip."""
+    import ponder
+    model = ponder.Model(model_path)
+    with model.session(threads=1) as s:
+        for scene in scenes:
+            s.set_image(ponder.Image.from_rgb(render(scene).tobytes(), 128, 128))
+            yield np.frombuffer(s.decode(), np.uint8).reshape(128, 128, 3)
+
+
+def library_ceiling(model_path, prompts):
+    """The tokenizer ceiling through the library: each ground-truth scene encoded and decoded
+    by the engine, judged against its prompt."""
+    recs = library_reconstructions(model_path, [s for _, _, s in prompts])
+    return [correct(r, parse_prompt(t)) for r, (_, t, _) in zip(recs, prompts)]
+
+
+def plan_matches(plan, scene, tolerance=4):
+    """(the plan names the scene's objects: shape and colour, as a multiset; the plan is the
+    scene: the same background and objects one to one with the same shape, colour and size,
+    centres within `tolerance` pixels on each axis)."""
+    from itertools import permutations
+    named = sorted((o.shape, o.colour) for o in plan.objects)
+    truth = sorted((o.shape, o.colour) for o in scene.objects)
+    if named != truth:
+        return False, False
+    if plan.background != scene.background:
+        return True, False
+    for order in permutations(plan.objects):
+        if all(p.shape == o.shape and p.colour == o.colour and p.size == o.size
+               and abs(p.cx - o.cx) <= tolerance and abs(p.cy - o.cy) <= tolerance
+               for p, o in zip(order, scene.objects)):
+            return True, True
+    return True, False
+
+
+def library_describe(model_path, scenes):
+    """Describe through the library: ponder_describe on each ground-truth render (on its own
+    background). Returns per image (objects right, whole plan right, seconds)."""
+    import ponder
+    model = ponder.Model(model_path)
+    out = []
+    with model.session(threads=2) as s:
+        for scene in scenes:
+            image = ponder.Image.from_rgb(render(scene).tobytes(), 128, 128)
+            t0 = time.perf_counter()
+            s.set_image(image)
+            text = s.describe()
+            seconds = time.perf_counter() - t0
+            out.append(plan_matches(parse_plan(text), scene) + (seconds,))
+    return out
 
 
 def describe_accuracy(model_path, tok, scenes):
@@ -181,7 +251,8 @@ def sample_grid(examples, path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
-    ap.add_argument("--tokenizer", help="tokenizer checkpoint, for the ceiling row")
+    ap.add_argument("--tokenizer", help="a PyTorch tokenizer checkpoint for the ceiling row and a second describe "
+                    "row (default: the ceiling through the library's own encoder)")
     ap.add_argument("--per-category", type=int, default=100)
     ap.add_argument("--seeds", type=int, default=4)
     ap.add_argument("--prompt-seed", type=int, default=2026)
@@ -193,49 +264,65 @@ def main():
     prompts = prompt_set(args.prompt_seed, args.per_category)
     gt = [correct(render(scene), parse_prompt(text)) for _, text, scene in prompts]
 
-    ceiling = described = None
+    import ponder
+    reads = ponder.Model(args.model).can_read_images
+    ceiling = described = torch_described = None
+    describe_scenes = [s for _, _, s in prompts[::max(1, len(prompts) // 200)]]
     if args.tokenizer:
         import torch
         from train import load_tokenizer
         tok, _ = load_tokenizer(args.tokenizer, torch.device("cpu"))
         ceiling = ceiling_correct(tok, prompts)
-        described = describe_accuracy(args.model, tok, [s for _, _, s in prompts[::max(1, len(prompts) // 200)]])
+        torch_described = describe_accuracy(args.model, tok, describe_scenes)
+    elif reads:
+        ceiling = library_ceiling(args.model, prompts)
+    if reads:
+        described = library_describe(args.model, describe_scenes)
 
     first_plans = first_plan_validity(args.model, prompts, args.seeds)
-    jobs = [(i, text, seed, think) for i, (_, text, _) in enumerate(prompts)
-            for seed in range(args.seeds) for think in (True, False)]
+    ways = list(WAYS) if reads else ["thinking", "direct"]
+    jobs = [(i, text, seed, way) for i, (_, text, _) in enumerate(prompts)
+            for seed in range(args.seeds) for way in ways]
     chunks = [jobs[k::args.workers] for k in range(args.workers)]
     with ProcessPoolExecutor(args.workers) as ex:
         results = [r for part in ex.map(_generate, [(args.model, c, 1) for c in chunks]) for r in part]
 
-    score = {}
+    score, seconds, redrawn = {}, {}, []
     plan_ok = []
     samples = {}
-    for index, seed, think, rgb, plan in results:
+    for index, seed, way, rgb, plan, took, (checks, redraws) in results:
         cat, text, _ = prompts[index]
         prompt = parse_prompt(text)
-        score.setdefault((cat, think), []).append(correct(rgb, prompt))
-        if think:
+        score.setdefault((cat, way), []).append(correct(rgb, prompt))
+        seconds.setdefault(way, []).append(took)
+        if way == "checked":
+            redrawn.append(redraws > 0)
+        if way == "thinking":
             try:
                 plan_ok.append(scene_satisfies(parse_plan(plan), prompt))
             except ValueError:
                 plan_ok.append(False)
         if seed == 0:
-            samples.setdefault(index, {})[think] = (rgb, plan)
+            samples.setdefault(index, {})[way] = (rgb, plan)
+
+    def mean_of(cat, way):
+        return float(np.mean(score[(cat, way)])) if (cat, way) in score else None
 
     rows = []
     for cat in CATEGORIES:
-        rows.append((cat, float(np.mean(score[(cat, True)])), float(np.mean(score[(cat, False)])),
+        rows.append((cat, mean_of(cat, "thinking"), mean_of(cat, "direct"),
                      float(np.mean([g for (c, _, _), g in zip(prompts, gt) if c == cat])),
-                     float(np.mean([g for (c, _, _), g in zip(prompts, ceiling) if c == cat])) if ceiling else None))
-    overall = [float(np.mean([r[i] for r in rows])) if rows[0][i] is not None else None for i in range(1, 5)]
+                     float(np.mean([g for (c, _, _), g in zip(prompts, ceiling) if c == cat])) if ceiling else None,
+                     mean_of(cat, "checked")))
+    overall = [float(np.mean([r[i] for r in rows])) if rows[0][i] is not None else None for i in range(1, 6)]
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     base = os.path.splitext(args.out)[0]
     chart, grid = base + "-chart.png", base + "-samples.png"
-    bar_chart([(c, t, d) for c, t, d, _, _ in rows], chart)
+    best = "checked" if reads else "thinking"
+    bar_chart([(r[0], r[5] if reads else r[1], r[2]) for r in rows], chart)
     picks = [i for k, i in enumerate(sorted(samples)) if k % max(1, len(samples) // 8) == 0][:8]
-    sample_grid([(prompts[i][1], samples[i][True][1], samples[i][True][0], samples[i][False][0]) for i in picks], grid)
+    sample_grid([(prompts[i][1], samples[i][best][1], samples[i][best][0], samples[i]["direct"][0]) for i in picks], grid)
 
     def f(v):
         return "–" if v is None else f"{v:.3f}"
@@ -245,21 +332,37 @@ def main():
         f"Measured {date.today().isoformat()} on this project's CI machine (2 cores) with:", "",
         "```", f"python training/benchmark.py --model {args.model}" + (f" --tokenizer {args.tokenizer}" if args.tokenizer else "")
         + f" --per-category {args.per_category} --seeds {args.seeds} --prompt-seed {args.prompt_seed} --out {args.out}", "```", "",
-        f"{args.per_category} prompts per category × {args.seeds} seeds, each drawn with thinking and without "
-        f"by the int8 GGUF model through libponder (Python binding); {len(results)} images, "
+        f"{args.per_category} prompts per category × {args.seeds} seeds, each drawn "
+        + ("with checked thinking (the default), with thinking unchecked, and direct"
+           if reads else "with thinking and without")
+        + f" by the int8 GGUF model through libponder (Python binding); {len(results)} images, "
         f"{(time.time() - t_start) / 60:.1f} min.", "",
-        "| category | thinking | direct | ground truth | tokenizer ceiling |", "|---|---|---|---|---|",
+        "| category | thinking, checked | thinking | direct | ground truth | tokenizer ceiling |",
+        "|---|---|---|---|---|---|",
     ]
-    for c, t, d, g, ce in rows:
-        lines.append(f"| {c} | {f(t)} | {f(d)} | {f(g)} | {f(ce)} |")
-    lines.append(f"| **overall** | **{f(overall[0])}** | **{f(overall[1])}** | {f(overall[2])} | {f(overall[3])} |")
+    for c, t, d, g, ce, ch in rows:
+        lines.append(f"| {c} | {f(ch)} | {f(t)} | {f(d)} | {f(g)} | {f(ce)} |")
+    lines.append(f"| **overall** | **{f(overall[4])}** | **{f(overall[0])}** | **{f(overall[1])}** | {f(overall[2])} | {f(overall[3])} |")
+    lines += ["", "Time per image (seconds; two worker processes of one thread each):", "",
+              "| way of drawing | mean | 95th percentile |", "|---|---|---|"]
+    for way in ways:
+        lines.append(f"| {way} | {np.mean(seconds[way]):.3f} | {np.percentile(seconds[way], 95):.3f} |")
+    if redrawn:
+        lines += ["", f"Checked drawing redrew at least once in {np.mean(redrawn):.3f} of its {len(redrawn)} images."]
     lines += ["", f"Plan validity (the plan's layout alone satisfies the prompt): **{np.mean(plan_ok):.3f}** "
               f"over the {len(plan_ok)} plans the images above were drawn from (the engine's default, checked "
               f"thinking: up to 8 plans per prompt until one satisfies it, docs/plan.md); the model's first plan "
               f"alone (plan_attempts=1): **{np.mean(first_plans):.3f}**.", ""]
     if described is not None:
-        lines += [f"Describe (the plan the model writes for a ground-truth image names the right objects, "
-                  f"shape and colour): **{np.mean(described):.3f}** over {len(described)} images.", ""]
+        right, whole, took = (np.array(v) for v in zip(*described))
+        lines += [f"Describe through the library (ponder_describe on {len(described)} ground-truth renders, on "
+                  f"their own backgrounds, two threads): the right objects (shape and colour) in **{right.mean():.3f}**; "
+                  f"the whole plan right (objects, size classes, centres within 4 px, background) in "
+                  f"**{whole.mean():.3f}**; {1000 * took.mean():.1f} ms per image (encoder and describe; 95th "
+                  f"percentile {1000 * np.percentile(took, 95):.1f} ms).", ""]
+    if torch_described is not None:
+        lines += [f"Describe with --tokenizer's PyTorch encoder (the right objects): **{np.mean(torch_described):.3f}** "
+                  f"over {len(torch_described)} images.", ""]
     lines += [
               f"![thinking versus direct]({os.path.basename(chart)})", "",
               "Samples (seed 0): image with thinking, image without, the prompt and the plan.", "",

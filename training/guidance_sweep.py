@@ -29,13 +29,13 @@ def background_sheet(model, prompts, cfg, seed, path, rows=3):
     drawn with thinking through libponder."""
     from PIL import Image, ImageDraw
     chosen = [" ".join(parse_prompt(text).words_on_white) for cat, text, _ in prompts if cat == "complex"][:rows]
-    jobs = [(r * len(BACKGROUNDS) + b, f"{text} on a {name} background", seed, True)
+    jobs = [(r * len(BACKGROUNDS) + b, f"{text} on a {name} background", seed, "thinking")
             for r, text in enumerate(chosen) for b, name in enumerate(BACKGROUNDS)]
     img = Image.new("RGB", (132 * len(BACKGROUNDS), 16 + 146 * rows), "white")
     d = ImageDraw.Draw(img)
     for b, name in enumerate(BACKGROUNDS):
         d.text((132 * b + 2, 2), f"on {name}", fill=(0, 0, 0))
-    for index, _, _, rgb, _ in _generate((model, jobs, 1, dict(cfg=cfg))):
+    for index, _, _, rgb, *_ in _generate((model, jobs, 1, dict(cfg=cfg))):
         r, b = divmod(index, len(BACKGROUNDS))
         img.paste(Image.fromarray(rgb), (132 * b, 16 + 146 * r))
         if b == 0:
@@ -68,11 +68,11 @@ def main():
         print(f"wrote {args.sheet}")
     acc = defaultdict(list)
     for cfg in args.cfg:
-        jobs = [(i, text, seed, not args.direct) for i, (_, text, _) in enumerate(prompts) for seed in seeds]
+        jobs = [(i, text, seed, "direct" if args.direct else "thinking") for i, (_, text, _) in enumerate(prompts) for seed in seeds]
         options = dict(cfg=cfg, top_p=args.top_p)
         with ProcessPoolExecutor(args.workers) as ex:
             parts = ex.map(_generate, [(args.model, jobs[k::args.workers], 1, options) for k in range(args.workers)])
-            for index, _, _, rgb, _ in (r for part in parts for r in part):
+            for index, _, _, rgb, *_ in (r for part in parts for r in part):
                 cat, text, _ = prompts[index]
                 ok = correct(rgb, parse_prompt(text))
                 acc[(cat, cfg)].append(ok)

@@ -101,7 +101,7 @@ private func sessionBox(_ p: OpaquePointer) -> SessionBox {
 @_cdecl("ponder_status_string")
 public func ponder_status_string(_ s: ponder_status) -> UnsafePointer<CChar> {
     let names: [StaticString] = ["ok", "invalid argument", "i/o error", "bad model file", "bad prompt",
-                                 "bad plan", "wrong call order", "buffer too small", "out of memory", "internal error"]
+                                 "bad plan", "wrong call order", "buffer too small", "out of memory", "internal error", "unsupported by the model"]
     let i = Int(s.rawValue)
     let name = i < names.count ? names[i] : "unknown status"
     return UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)
@@ -150,7 +150,8 @@ public func ponder_model_get_info(_ model: OpaquePointer?, _ out: UnsafeMutableP
         codebook_size: Int32(hp.codebookSize), vocab_size: Int32(hp.vocabSize),
         context_length: Int32(hp.contextLength), embedding_length: Int32(hp.dim),
         layer_count: Int32(hp.layers), head_count: Int32(hp.heads),
-        parameter_count: Int64(m.parameterCount), default_cfg_scale: hp.defaultCFGScale)
+        parameter_count: Int64(m.parameterCount), default_cfg_scale: hp.defaultCFGScale,
+        can_read_images: m.canReadImages ? 1 : 0)
     return ok
 }
 
@@ -161,7 +162,7 @@ public func ponder_session_default_params() -> ponder_session_params {
     let d = SessionParameters()
     return ponder_session_params(seed: d.seed, temperature: d.temperature, top_k: Int32(d.topK), top_p: d.topP,
                                  cfg_scale: -1, think: d.think ? 1 : 0, n_threads: Int32(d.threads),
-                                 plan_attempts: Int32(d.planAttempts))
+                                 plan_attempts: Int32(d.planAttempts), check_attempts: Int32(d.checkAttempts))
 }
 
 @_cdecl("ponder_session_create")
@@ -183,6 +184,7 @@ public func ponder_session_create(_ model: OpaquePointer?, _ params: UnsafePoint
         p.think = c.think == 1
         p.threads = Int(c.n_threads)
         p.planAttempts = Int(c.plan_attempts)
+        p.checkAttempts = Int(c.check_attempts)
         let session = try Session(model: modelBox(model).model, parameters: p)
         out.pointee = OpaquePointer(Unmanaged.passRetained(SessionBox(session)).toOpaque())
     }
@@ -333,5 +335,101 @@ public func ponder_write_png_rgb(_ rgb: UnsafePointer<UInt8>?, _ size: Int, _ wi
         guard let path else { throw PonderError(.invalidArgument, "ponder_write_png_rgb: path is NULL") }
         let p = try string(path, "path", limit: 4096)
         try PNGWriter.write(rgb: UnsafeRawBufferPointer(start: rgb, count: size), width: Int(width), height: Int(height), path: p)
+    }
+}
+
+@_cdecl("ponder_get_check_stats")
+public func ponder_get_check_stats(_ session: OpaquePointer?, _ outChecks: UnsafeMutablePointer<Int32>?,
+                                   _ outRedraws: UnsafeMutablePointer<Int32>?) -> ponder_status {
+    guard let session else { return fail(.invalidArgument, "ponder_get_check_stats: session is NULL") }
+    let s = sessionBox(session).session
+    outChecks?.pointee = Int32(s.checksUsed)
+    outRedraws?.pointee = Int32(s.redrawsUsed)
+    return ok
+}
+
+// MARK: - Reading images
+
+private func setImage(_ box: SessionBox, _ image: RGBImage) throws {
+    box.setPlanText(nil)
+    try box.session.setImage(image)
+}
+
+@_cdecl("ponder_set_image")
+public func ponder_set_image(_ session: OpaquePointer?, _ rgb: UnsafePointer<UInt8>?, _ size: Int,
+                             _ width: Int32, _ height: Int32) -> ponder_status {
+    guard let session else { return fail(.invalidArgument, "ponder_set_image: session is NULL") }
+    let box = sessionBox(session)
+    return guarded(box) {
+        guard let rgb else { throw PonderError(.invalidArgument, "ponder_set_image: rgb is NULL") }
+        try setImage(box, RGBImage(rgb: UnsafeRawBufferPointer(start: rgb, count: size), width: Int(width), height: Int(height)))
+    }
+}
+
+@_cdecl("ponder_set_image_png")
+public func ponder_set_image_png(_ session: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> ponder_status {
+    guard let session else { return fail(.invalidArgument, "ponder_set_image_png: session is NULL") }
+    let box = sessionBox(session)
+    return guarded(box) {
+        guard let path else { throw PonderError(.invalidArgument, "ponder_set_image_png: path is NULL") }
+        try setImage(box, PNGReader.read(path: string(path, "path", limit: 4096)))
+    }
+}
+
+@_cdecl("ponder_set_image_png_memory")
+public func ponder_set_image_png_memory(_ session: OpaquePointer?, _ png: UnsafePointer<UInt8>?, _ size: Int) -> ponder_status {
+    guard let session else { return fail(.invalidArgument, "ponder_set_image_png_memory: session is NULL") }
+    let box = sessionBox(session)
+    return guarded(box) {
+        guard let png else { throw PonderError(.invalidArgument, "ponder_set_image_png_memory: png is NULL") }
+        guard size >= 0 else { throw PonderError(.invalidArgument, "ponder_set_image_png_memory: png_size is negative") }
+        try setImage(box, PNGReader.decode(UnsafeRawBufferPointer(start: png, count: size)))
+    }
+}
+
+@_cdecl("ponder_describe")
+public func ponder_describe(_ session: OpaquePointer?) -> ponder_status {
+    guard let session else { return fail(.invalidArgument, "ponder_describe: session is NULL") }
+    let box = sessionBox(session)
+    return guarded(box) {
+        box.setPlanText(try box.session.describe().text)
+    }
+}
+
+private func returnPixels(_ image: RGBImage, _ outRGB: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>,
+                          _ outWidth: UnsafeMutablePointer<Int32>, _ outHeight: UnsafeMutablePointer<Int32>) throws {
+    guard let buffer = malloc(max(image.pixels.count, 1)) else {
+        throw PonderError(.outOfMemory, "cannot allocate \(image.pixels.count) bytes")
+    }
+    image.pixels.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    outRGB.pointee = buffer.assumingMemoryBound(to: UInt8.self)
+    outWidth.pointee = Int32(image.width)
+    outHeight.pointee = Int32(image.height)
+}
+
+@_cdecl("ponder_read_png")
+public func ponder_read_png(_ path: UnsafePointer<CChar>?, _ outRGB: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+                            _ outWidth: UnsafeMutablePointer<Int32>?, _ outHeight: UnsafeMutablePointer<Int32>?) -> ponder_status {
+    guarded {
+        guard let outRGB, let outWidth, let outHeight else {
+            throw PonderError(.invalidArgument, "ponder_read_png: out_rgb, out_width and out_height must not be NULL")
+        }
+        outRGB.pointee = nil
+        guard let path else { throw PonderError(.invalidArgument, "ponder_read_png: path is NULL") }
+        try returnPixels(PNGReader.read(path: string(path, "path", limit: 4096)), outRGB, outWidth, outHeight)
+    }
+}
+
+@_cdecl("ponder_read_png_memory")
+public func ponder_read_png_memory(_ png: UnsafePointer<UInt8>?, _ size: Int,
+                                   _ outRGB: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+                                   _ outWidth: UnsafeMutablePointer<Int32>?, _ outHeight: UnsafeMutablePointer<Int32>?) -> ponder_status {
+    guarded {
+        guard let outRGB, let outWidth, let outHeight else {
+            throw PonderError(.invalidArgument, "ponder_read_png_memory: out_rgb, out_width and out_height must not be NULL")
+        }
+        outRGB.pointee = nil
+        guard let png else { throw PonderError(.invalidArgument, "ponder_read_png_memory: png is NULL") }
+        try returnPixels(PNGReader.decode(UnsafeRawBufferPointer(start: png, count: size)), outRGB, outWidth, outHeight)
     }
 }

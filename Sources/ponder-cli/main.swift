@@ -9,7 +9,7 @@ struct PonderCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ponder",
         abstract: "Ponder: a thinking image model. Plans a picture from a prompt, then draws it.",
-        subcommands: [Generate.self, Info.self],
+        subcommands: [Generate.self, Describe.self, Info.self],
         defaultSubcommand: Generate.self)
 }
 
@@ -81,6 +81,10 @@ struct Generate: ParsableCommand {
             help: "Plans written at most: each is checked against the prompt until one satisfies it (1 = keep the first).")
     var planAttempts: Int = SessionParameters().planAttempts
 
+    @Option(name: .customLong("check"),
+            help: "Checked drawing: read the image back and redraw wrong objects at most N times (0 = off).")
+    var check: Int = SessionParameters.defaultCheckAttempts
+
     @Option(help: "Worker threads (0 = one per processor, at most 8).")
     var threads: Int = 0
 
@@ -108,6 +112,7 @@ struct Generate: ParsableCommand {
             p.topP = topP
             p.threads = threads
             p.planAttempts = planAttempts
+            p.checkAttempts = check
             let session = try Session(model: m, parameters: p)
             try session.plan(prompt: prompt)
             if let planIn { try session.setPlan(try readFile(planIn)) }
@@ -124,7 +129,12 @@ struct Generate: ParsableCommand {
                 remaining = r.remaining
                 if !quiet { progress(r.done, r.done + r.remaining) }
             }
-            if !quiet { fputs("\n", stderr) }
+            if !quiet {
+                fputs("\n", stderr)
+                if session.checksUsed > 0 {
+                    fputs("checked \(session.checksUsed) time(s), redrew \(session.redrawsUsed) time(s)\n", stderr)
+                }
+            }
             let rgb = try session.decode()
             try rgb.withUnsafeBytes {
                 try PNGWriter.write(rgb: $0, width: session.imageWidth, height: session.imageHeight, path: output)
@@ -140,6 +150,39 @@ struct Generate: ParsableCommand {
         let filled = total > 0 ? done * width / total : width
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         fputs("\rdrawing [\(bar)] \(done)/\(total)", stderr)
+    }
+}
+
+struct Describe: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read a picture back into a plan (image → plan).",
+        discussion: "The picture must be a PNG of the model's size (128 × 128 for the default model); scale it first, e.g. `convert in.png -resize 128x128! out.png`.")
+
+    @Argument(help: "A PNG file of the model's size.")
+    var image: String
+
+    @Option(name: .customLong("plan-out"), help: "Also write the plan to this file.")
+    var planOut: String?
+
+    @Option(help: "Worker threads (0 = one per processor, at most 8).")
+    var threads: Int = 0
+
+    @Option(help: "Model file (default: $PONDER_MODEL or models/ponder-shapes-q8_0.gguf).")
+    var model: String?
+
+    func run() throws {
+        do {
+            let m = try Model(path: resolveModel(model))
+            var p = SessionParameters()
+            p.threads = threads
+            let session = try Session(model: m, parameters: p)
+            try session.setImage(try PNGReader.read(path: image))
+            let plan = try session.describe()
+            print(plan.text)
+            if let planOut { try writeFile(planOut, plan.text + "\n") }
+        } catch let e as PonderError {
+            throw fail(e.message)
+        }
     }
 }
 
@@ -160,6 +203,7 @@ struct Info: ParsableCommand {
             vocabulary:   \(hp.vocabSize) tokens (\(m.vocabulary.imageCodeOffset) words, \(hp.codebookSize) image codes)
             image:        \(hp.imageWidth)×\(hp.imageHeight) from a \(hp.gridWidth)×\(hp.gridHeight) token grid
             default cfg:  \(hp.defaultCFGScale)
+            reads images: \(m.canReadImages ? "yes (image encoder)" : "no (no image encoder in the file)")
             """)
         } catch let e as PonderError {
             throw fail(e.message)

@@ -6,7 +6,7 @@
 #endif
 
 enum FuzzTargets {
-    static let names = ["gguf", "model", "prompt", "plan", "png"]
+    static let names = ["gguf", "model", "prompt", "plan", "png", "pngread"]
 
     /// Feeds `bytes` to the target's parser. Errors are the expected outcome of most inputs;
     /// a crash, a trap or a sanitizer report is what the fuzzer looks for.
@@ -34,6 +34,21 @@ enum FuzzTargets {
             guard png.count > 16, png[0] == 0x89, png[1] == 0x50, png[12] == 0x49, png[13] == 0x48 else {
                 fatalError("PNGWriter returned \(png.count) bytes that are not a PNG")
             }
+        case "pngread":
+            // Any bytes: an error is fine; a decoded image must hold exactly its pixels. Then
+            // again with every chunk's CRC made right, or libpng stops nearly every mutation
+            // at a CRC error (libpng has no coverage instrumentation to steer past it).
+            decodePNG(bytes)
+            var fixed = [UInt8](bytes)
+            var pos = 8
+            while fixed.count - pos >= 12 {
+                let length = Int(fixed[pos]) << 24 | Int(fixed[pos + 1]) << 16 | Int(fixed[pos + 2]) << 8 | Int(fixed[pos + 3])
+                guard length <= fixed.count - pos - 12 else { break }
+                let crc = fixed.withUnsafeBytes { PNGReader.crc32(UnsafeRawBufferPointer(rebasing: $0[pos + 4 ..< pos + 8 + length])) }
+                for i in 0..<4 { fixed[pos + 8 + length + i] = UInt8(truncatingIfNeeded: crc >> (24 - 8 * i)) }
+                pos += 12 + length
+            }
+            if !fixed.elementsEqual(bytes) { fixed.withUnsafeBytes { decodePNG($0) } }
         case "prompt":
             _ = try? Prompt(String(decoding: bytes, as: UTF8.self))
         case "plan":
@@ -42,6 +57,13 @@ enum FuzzTargets {
             }
         default:
             break
+        }
+    }
+
+    static func decodePNG(_ bytes: UnsafeRawBufferPointer) {
+        guard let image = try? PNGReader.decode(bytes) else { return }
+        guard image.width >= 1, image.height >= 1, image.pixels.count == image.width * image.height * 3 else {
+            fatalError("PNGReader returned \(image.pixels.count) bytes for \(image.width)×\(image.height)")
         }
     }
 }

@@ -1,4 +1,5 @@
-/* Ponder from C: load a model, think, draw with a progress line, write a PNG.
+/* Ponder from C: load a model, think, draw with a progress line (checked drawing on, as by
+ * default), write a PNG, then read the PNG back into a plan (describe) when the model can.
  *
  *   cc example.c $(pkg-config --cflags --libs ponder) -o example      (installed copy)
  *   cc example.c -I include -L .build/release -lponder -Wl,-rpath,.build/release -o example
@@ -49,6 +50,9 @@ int main(int argc, char **argv) {
         fprintf(stderr, "\rdrawing %3d/%d", made, made + remaining);
     }
     fprintf(stderr, "\n");
+    int32_t checks = 0, redraws = 0;
+    ponder_get_check_stats(session, &checks, &redraws);
+    printf("checked %d time(s), redrew %d time(s)\n", checks, redraws);
 
     size_t size = (size_t)info.image_width * (size_t)info.image_height * 3;
     unsigned char *rgb = malloc(size);
@@ -64,6 +68,15 @@ int main(int argc, char **argv) {
     }
     free(rgb);
     printf("wrote %s (%dx%d)\n", argv[3], info.image_width, info.image_height);
+
+    /* Picture → plan: any PNG of the model's size. */
+    if (info.can_read_images) {
+        if (ponder_set_image_png(session, argv[3]) != PONDER_OK || ponder_describe(session) != PONDER_OK) {
+            fprintf(stderr, "cannot describe %s: %s\n", argv[3], ponder_session_last_error(session));
+            goto done;
+        }
+        printf("read back:\n%s\n", ponder_get_plan(session));
+    }
     status = 0;
 
 done:

@@ -7,7 +7,8 @@ writes a small random-weight model (for tests), and
 
     python -m ponder_train.export --relink MODEL.gguf --tokenizer TOKENIZER.pt --out NEW.gguf
 
-rewrites a model file with another decoder (training/train_decoder.py).
+rewrites a model file with a tokenizer checkpoint's decoder and encoder
+(training/train_decoder.py, training/train_encoder.py).
 """
 import argparse
 
@@ -72,7 +73,26 @@ def quantize_activations(t: Transformer):
             m.cache_in_halves = True
 
 
-def export(t: Transformer, d: VQDecoder, vocab: Vocabulary, path: str, cfg_scale: float = 1.0):
+def encoder_layout(encoder):
+    """The tokenizer's encoder (tokenizer.Encoder) as the file's operation list and its
+    convolutions by name (docs/format.md, "Encoder"): `conv in`, per halving a stride-2
+    `conv downN` and a `conv midN`, then `conv out` to the code vector, followed by `tanh`.
+    FSQ rounds sigmoid(z) · (L − 1); its codebook holds 2 q / (L − 1) − 1, and
+    2 sigmoid(z) − 1 = tanh(z / 2), so the nearest codebook vector to tanh(z / 2) is FSQ's
+    code. The halving is folded into `out`'s weights (exact: a power of two)."""
+    convs = [m for m in encoder.net if isinstance(m, torch.nn.Conv2d)]
+    ops, named = ["conv in", "silu"], {"in": (convs[0], 1.0)}
+    middle = convs[1:-1]
+    for i in range(0, len(middle), 2):
+        down, mid = middle[i], middle[i + 1]
+        ops += [f"conv down{i // 2} stride {down.stride[0]}", "silu", f"conv mid{i // 2}", "silu"]
+        named[f"down{i // 2}"], named[f"mid{i // 2}"] = (down, 1.0), (mid, 1.0)
+    ops += ["conv out", "tanh"]
+    named["out"] = (convs[-1], 0.5)
+    return ops, named
+
+
+def export(t: Transformer, d: VQDecoder, vocab: Vocabulary, path: str, cfg_scale: float = 1.0, encoder=None):
     c = t.c
     w = gguf.GGUFWriter(path, ARCH)
     k = lambda name: f"{ARCH}.{name}"
@@ -95,6 +115,9 @@ def export(t: Transformer, d: VQDecoder, vocab: Vocabulary, path: str, cfg_scale
     w.add_uint32(k("world.version"), 1)
     w.add_float32(k("sampling.cfg_scale"), cfg_scale)
     w.add_array(k("decoder.ops"), d.ops)
+    if encoder is not None:
+        enc_ops, enc_convs = encoder_layout(encoder)
+        w.add_array(k("encoder.ops"), enc_ops)
 
     def f32(name, tensor):
         w.add_tensor(name, tensor.detach().cpu().float().numpy().astype(np.float32))
@@ -110,6 +133,10 @@ def export(t: Transformer, d: VQDecoder, vocab: Vocabulary, path: str, cfg_scale
     for name, conv in d.convs.items():
         f32(f"dec.{name}.weight", conv.weight)
         f32(f"dec.{name}.bias", conv.bias)
+    if encoder is not None:
+        for name, (conv, scale) in enc_convs.items():
+            f32(f"enc.{name}.weight", conv.weight * scale)
+            f32(f"enc.{name}.bias", conv.bias * scale)
 
     w.write_header_to_file()
     w.write_kv_data_to_file()
@@ -165,9 +192,53 @@ def load_model(path: str):
     return t.eval(), vocab, float(v("sampling.cfg_scale"))
 
 
+def load_decoder(path: str) -> VQDecoder:
+    """The reference decoder of a model file (its `dec.*` tensors, codebook and operation
+    list, which must be the layout model.decoder_layout writes), in fp32."""
+    r = gguf.GGUFReader(path)
+    tensors = {x.name: np.array(x.data, np.float32).reshape([int(n) for n in reversed(x.shape)]) for x in r.tensors
+               if x.name.startswith(("dec.", "vq."))}
+    cb = tensors["vq.codebook"]
+    widths = [tensors["dec.in.weight"].shape[0]] + [tensors[f"dec.up{i}.weight"].shape[0] for i in range(8)
+                                                     if f"dec.up{i}.weight" in tensors]
+    c = Config(codebook_size=cb.shape[0], codebook_dim=cb.shape[1], decoder_widths=widths)
+    d = VQDecoder(c)
+    if list(r.fields[f"{ARCH}.decoder.ops"].contents()) != d.ops:
+        raise ValueError(f"{path}: its decoder's operations are not model.decoder_layout's")
+    with torch.no_grad():
+        d.codebook.copy_(torch.from_numpy(cb))
+        for name, conv in d.convs.items():
+            conv.weight.copy_(torch.from_numpy(tensors[f"dec.{name}.weight"]))
+            conv.bias.copy_(torch.from_numpy(tensors[f"dec.{name}.bias"]))
+    return d.eval()
+
+
+def load_encoder(path: str):
+    """The reference encoder (tokenizer.Encoder) of a model file with one, in fp32, its `out`
+    convolution scaled back from the file's halved weights (encoder_layout); None without."""
+    from .tokenizer import Encoder
+    r = gguf.GGUFReader(path)
+    if f"{ARCH}.encoder.ops" not in r.fields:
+        return None
+    tensors = {x.name: np.array(x.data, np.float32).reshape([int(n) for n in reversed(x.shape)]) for x in r.tensors
+               if x.name.startswith("enc.")}
+    widths = [tensors["enc.in.weight"].shape[0]] + [tensors[f"enc.down{i}.weight"].shape[0] for i in range(8)
+                                                     if f"enc.down{i}.weight" in tensors]
+    c = Config(codebook_dim=tensors["enc.out.weight"].shape[0], encoder_widths=widths)
+    e = Encoder(c)
+    ops, named = encoder_layout(e)
+    if list(r.fields[f"{ARCH}.encoder.ops"].contents()) != ops:
+        raise ValueError(f"{path}: its encoder's operations are not encoder_layout's")
+    with torch.no_grad():
+        for name, (conv, scale) in named.items():
+            conv.weight.copy_(torch.from_numpy(tensors[f"enc.{name}.weight"]) / scale)
+            conv.bias.copy_(torch.from_numpy(tensors[f"enc.{name}.bias"]) / scale)
+    return e.eval()
+
+
 def relink(model_path: str, tokenizer_path: str, out: str, cfg_scale: float | None = None):
-    """Writes `out`: the model file's transformer with the tokenizer checkpoint's decoder (and,
-    if given, another default guidance scale)."""
+    """Writes `out`: the model file's transformer with the tokenizer checkpoint's decoder and
+    encoder (and, if given, another default guidance scale)."""
     from .tokenizer import VQAutoencoder
     t, vocab, cfg = load_model(model_path)
     ck = torch.load(tokenizer_path, map_location="cpu")
@@ -176,14 +247,16 @@ def relink(model_path: str, tokenizer_path: str, out: str, cfg_scale: float | No
     if tok.c.codebook_size != t.c.codebook_size:
         raise ValueError("the tokenizer's codebook is not the model's")
     t.c.codebook_dim, t.c.decoder_widths = tok.c.codebook_dim, tok.c.decoder_widths
-    export(t, tok.decoder.eval(), vocab, out, cfg_scale=cfg if cfg_scale is None else cfg_scale)
+    export(t, tok.decoder.eval(), vocab, out, cfg_scale=cfg if cfg_scale is None else cfg_scale,
+           encoder=tok.encoder.eval())
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--random", action="store_true", help="export a small random-weight test model")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--relink", metavar="MODEL", help="rewrite MODEL with the decoder of --tokenizer")
+    ap.add_argument("--no-encoder", action="store_true", help="with --random: leave the encoder out (a model that cannot read images)")
+    ap.add_argument("--relink", metavar="MODEL", help="rewrite MODEL with the decoder and encoder of --tokenizer")
     ap.add_argument("--tokenizer", help="tokenizer checkpoint (training/train_decoder.py writes them)")
     ap.add_argument("--cfg-scale", type=float, help="with --relink: the default guidance scale to write")
     ap.add_argument("--out", required=True)
@@ -198,7 +271,9 @@ def main():
         ap.error("this command writes random test models (--random) or relinks a decoder (--relink); "
                  "trained models are exported by training/train.py --export")
     t, d, vocab = random_model(args.seed)
-    export(t, d, vocab, args.out)
+    from .tokenizer import Encoder
+    encoder = None if args.no_encoder else Encoder(t.c).eval()
+    export(t, d, vocab, args.out, encoder=encoder)
     print(f"wrote {args.out} (random weights, for tests and demos: it draws noise, not shapes)")
 
 

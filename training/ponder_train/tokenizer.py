@@ -47,6 +47,7 @@ def from_white(images, backgrounds):
 class Encoder(nn.Module):
     def __init__(self, c: Config):
         super().__init__()
+        self.c = c
         w = c.encoder_widths or list(reversed(c.decoder_widths))  # 128², 64², 32², 16²
         layers = [nn.Conv2d(3, w[0], 3, padding=1), nn.SiLU()]
         for i in range(len(w) - 1):

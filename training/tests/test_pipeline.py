@@ -61,7 +61,7 @@ def test_train_tokenizer_then_transformer_then_export(tmp_path):
 
 def test_relink_rewrites_a_model_byte_for_byte(tmp_path):
     """load_model reads back exactly what export wrote (Q8_0 values re-quantize to the same
-    bytes), so relinking a model with its own decoder reproduces its file."""
+    bytes), so relinking a model with its own decoder and encoder reproduces its file."""
     import torch
 
     from ponder_train.export import export, random_model, relink
@@ -69,9 +69,9 @@ def test_relink_rewrites_a_model_byte_for_byte(tmp_path):
     from ponder_train.tokenizer import VQAutoencoder
     t, d, vocab = random_model(3, codebook_size=1024, codebook_dim=4)
     first = tmp_path / "a.gguf"
-    export(t, d, vocab, str(first), cfg_scale=1.5)
     tok = VQAutoencoder(Config(**{**d.c.__dict__}))
     tok.decoder.load_state_dict(d.state_dict())
+    export(t, d, vocab, str(first), cfg_scale=1.5, encoder=tok.encoder)
     torch.save({"model": tok.state_dict(), "config": tok.c.__dict__}, tmp_path / "tok.pt")
     second = tmp_path / "b.gguf"
     relink(str(first), str(tmp_path / "tok.pt"), str(second))

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// A loaded model: the mapped file, its checked facts, the transformer weights (read in
-/// place) and the VQ decoder. Immutable once made, so any number of sessions on any threads
+/// place), the VQ decoder and, when the file has one, the VQ encoder. Immutable once made, so any number of sessions on any threads
 /// may share it.
 public final class Model: @unchecked Sendable {
     public let file: GGUFFile
@@ -12,8 +12,13 @@ public final class Model: @unchecked Sendable {
     public let vocabulary: Vocabulary
     let weights: TransformerWeights
     let decoder: VQDecoder
+    /// nil for a model file without an encoder: it draws but cannot read images.
+    let encoder: VQEncoder?
 
-    public var parameterCount: Int { weights.parameterCount + decoder.parameterCount }
+    /// Whether the model can read pictures: it has an encoder and the `<describe>` token.
+    public var canReadImages: Bool { encoder != nil && vocabulary.describe != nil }
+
+    public var parameterCount: Int { weights.parameterCount + decoder.parameterCount + (encoder?.parameterCount ?? 0) }
 
     public convenience init(path: String) throws {
         try self.init(file: GGUFFile(path: path))
@@ -25,6 +30,7 @@ public final class Model: @unchecked Sendable {
         (hyperParameters, vocabulary) = try file.readHyperParameters()
         weights = try TransformerWeights(file: file, hp: hyperParameters)
         decoder = try VQDecoder(file: file, hp: hyperParameters)
+        encoder = try VQEncoder(file: file, hp: hyperParameters, decoder: decoder)
         // The engine splits work across its own threads; OpenBLAS's pool would fight them and
         // make results depend on scheduling.
         openblas_set_num_threads(1)

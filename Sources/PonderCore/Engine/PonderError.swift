@@ -11,6 +11,8 @@ public struct PonderError: Error, CustomStringConvertible, Equatable {
         case bufferTooSmall = 7
         case outOfMemory = 8
         case `internal` = 9
+        /// The model cannot do what was asked (no image encoder, no describe token).
+        case unsupported = 10
     }
 
     public let kind: Kind

@@ -16,11 +16,19 @@ public struct SessionParameters: Equatable {
     public var planAttempts: Int = 8
     /// Worker threads; 0 picks the number of online processors (at most 8).
     public var threads: Int = 0
+    /// Checked drawing: after the last image token the model reads its image back into a plan
+    /// and redraws the cells of objects that disagree with the plan it drew from, at most
+    /// this many times (each check is followed by a redraw when it fails); 0 turns it off.
+    /// Needs a plan and a model that can describe (docs/plan.md, "Checked drawing").
+    public var checkAttempts: Int = SessionParameters.defaultCheckAttempts
 
     public init() {}
 
     public static let maxThreads = 256
     public static let maxPlanAttempts = 64
+    public static let maxCheckAttempts = 16
+    /// From docs/results.md's measurements of accuracy against time (training/benchmark.py).
+    public static let defaultCheckAttempts = 2
     public static let maxCFGScale: Float = 100
 
     func validated() throws -> SessionParameters {
@@ -40,6 +48,9 @@ public struct SessionParameters: Equatable {
         guard planAttempts >= 1, planAttempts <= SessionParameters.maxPlanAttempts else {
             throw PonderError.invalidArgument("plan attempts \(planAttempts) is out of range (1 to \(SessionParameters.maxPlanAttempts))")
         }
+        guard checkAttempts >= 0, checkAttempts <= SessionParameters.maxCheckAttempts else {
+            throw PonderError.invalidArgument("check attempts \(checkAttempts) is out of range (0 to \(SessionParameters.maxCheckAttempts))")
+        }
         var p = self
         if p.threads == 0 { p.threads = max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
         return p
@@ -53,18 +64,25 @@ public final class Session {
     public let parameters: SessionParameters
     public let cfgScale: Float
 
-    public private(set) var prompt: Prompt?
-    public private(set) var plan: Plan?
+    public internal(set) var prompt: Prompt?
+    public internal(set) var plan: Plan?
     /// Plans written for the current prompt (1 when the first satisfied it; 0 without thinking).
-    public private(set) var planAttemptsUsed = 0
+    public internal(set) var planAttemptsUsed = 0
     /// Image codes generated so far, in raster order.
-    public private(set) var codes: [Int32] = []
+    public internal(set) var codes: [Int32] = []
+    /// Checked drawing of the current image: plans read back from it, and redraws made.
+    public internal(set) var checksUsed = 0
+    public internal(set) var redrawsUsed = 0
+    /// The background read from the pixels of an image set with setImage, else nil.
+    var imageBackground: Int?
 
-    private let pool: ThreadPool
-    private let state: TransformerState
-    private var sampler: Sampler
+    let pool: ThreadPool
+    let state: TransformerState
+    var sampler: Sampler
     /// Whether the transformer's logits are those for the next image token.
     private var drawing = false
+    /// The conditional sequence the image tokens follow (see startDrawing).
+    var drawContext: [Int32] = []
 
     static let thinkStream: UInt64 = 0x7468_696E_6B00_0000  // "think"
     static let drawStream: UInt64 = 0x6472_6177_0000_0000  // "draw"
@@ -73,7 +91,8 @@ public final class Session {
     public var guided: Bool { cfgScale != 1 }
 
     public init(model: Model, parameters: SessionParameters = SessionParameters()) throws {
-        let p = try parameters.validated()
+        var p = try parameters.validated()
+        if model.vocabulary.describe == nil { p.checkAttempts = 0 }  // a model that cannot read its drawings
         self.model = model
         self.parameters = p
         cfgScale = p.cfgScale ?? model.hyperParameters.defaultCFGScale
@@ -96,6 +115,7 @@ public final class Session {
         self.prompt = prompt
         plan = nil
         planAttemptsUsed = 0
+        imageBackground = nil
         resetDrawing()
         guard parameters.think else { return nil }
 
@@ -111,8 +131,9 @@ public final class Session {
         return plan
     }
 
-    /// Samples one plan after the prompt, each word constrained by the plan grammar.
-    private func writePlan() throws -> Plan {
+    /// Writes one plan on sequence `seq` after what it holds, each word constrained by the plan
+    /// grammar: sampled, or with `greedy` the likeliest allowed word each time.
+    func writePlan(seq: Int = 0, greedy: Bool = false) throws -> Plan {
         let vocab = model.vocabulary
         var grammar = PlanGrammar()
         var candidates: [Int32] = []
@@ -122,16 +143,21 @@ public final class Session {
             for w in allowed.words { candidates.append(vocab.id(w)!) }
             for n in allowed.numbers { candidates.append(vocab.id(String(n))!) }
             if allowed.end { candidates.append(vocab.endThink) }
-            let logits = state.logits(of: 0)
-            let token = sampler.sample(count: candidates.count) { ids, out in
-                for (i, id) in candidates.enumerated() {
-                    ids[i] = id
-                    out[i] = logits[Int(id)]
+            let logits = state.logits(of: seq)
+            var token = candidates[0]
+            if greedy {
+                for id in candidates where logits[Int(id)] > logits[Int(token)] { token = id }
+            } else {
+                token = sampler.sample(count: candidates.count) { ids, out in
+                    for (i, id) in candidates.enumerated() {
+                        ids[i] = id
+                        out[i] = logits[Int(id)]
+                    }
                 }
             }
             if token == vocab.endThink { break }
             try grammar.accept(word: vocab.words[Int(token)])
-            try state.append(0, [token])
+            try state.append(seq, [token])
         }
         return grammar.plan
     }
@@ -141,6 +167,7 @@ public final class Session {
     public func setPlan(_ text: String) throws {
         guard prompt != nil else { throw PonderError.wrongState("set a prompt with plan(prompt:) before setting a plan") }
         plan = try Plan(text: text)
+        imageBackground = nil
         resetDrawing()
     }
 
@@ -156,30 +183,40 @@ public final class Session {
             try startDrawing(prompt)
         }
         let vocab = model.vocabulary
-        let offset = vocab.imageCodeOffset, k = vocab.codebookSize
-        let scale = cfgScale
-        let guided = self.guided
+        let offset = vocab.imageCodeOffset
         var made = 0
         while made < maxTokens && codes.count < total {
-            let cond = state.logits(of: 0), uncond = state.logits(of: 1)
-            let token = sampler.sample(count: k) { ids, out in
-                for i in 0..<k {
-                    ids[i] = Int32(offset + i)
-                    let c = cond[offset + i]
-                    out[i] = guided ? uncond[offset + i] + scale * (c - uncond[offset + i]) : c
-                }
-            }
+            let token = sampleImageToken()
             codes.append(token - Int32(offset))
             made += 1
             if codes.count < total {
                 try state.advance(token, sequences: guided ? 2 : 1)
+            } else if plan != nil && parameters.checkAttempts > 0 {
+                try check()
             }
         }
         return (codes.count, total - codes.count)
     }
 
-    /// The background the image is laid on: the plan's, else the prompt's, else white.
-    public var background: Int { plan?.background ?? prompt?.background ?? 0 }
+    /// Samples the next image token (a vocabulary id) from the logits of sequences 0 and 1,
+    /// guided when the session is.
+    func sampleImageToken() -> Int32 {
+        let vocab = model.vocabulary
+        let offset = vocab.imageCodeOffset, k = vocab.codebookSize
+        let scale = cfgScale, guided = self.guided
+        let cond = state.logits(of: 0), uncond = state.logits(of: 1)
+        return sampler.sample(count: k) { ids, out in
+            for i in 0..<k {
+                ids[i] = Int32(offset + i)
+                let c = cond[offset + i]
+                out[i] = guided ? uncond[offset + i] + scale * (c - uncond[offset + i]) : c
+            }
+        }
+    }
+
+    /// The background the image is laid on: the plan's, else the prompt's, else the one read
+    /// from a picture set with setImage, else white.
+    public var background: Int { plan?.background ?? prompt?.background ?? imageBackground ?? 0 }
 
     /// Drawing always happens on white: the context holds the prompt without its background
     /// phrase and the plan on white, and decode() lays in the background afterwards. A model
@@ -191,20 +228,23 @@ public final class Session {
         var cond = [vocab.bos] + (try model.tokens(prompt, onWhite: true))
         if let plan { cond += [vocab.think] + model.tokens(Plan(background: 0, objects: plan.objects)) + [vocab.endThink] }
         cond.append(vocab.image)
+        drawContext = cond
         try feed(0, cond)
         if guided { try feed(1, [vocab.bos, vocab.image]) }
         sampler.rng = RandomSource(seed: parameters.seed ^ Session.drawStream)
         drawing = true
     }
 
-    private func resetDrawing() {
+    func resetDrawing() {
         codes.removeAll(keepingCapacity: true)
         drawing = false
+        checksUsed = 0
+        redrawsUsed = 0
     }
 
     /// Makes sequence `seq` hold exactly `tokens`, reusing the cached common prefix, and
     /// leaves the logits after its last token.
-    private func feed(_ seq: Int, _ tokens: [Int32]) throws {
+    func feed(_ seq: Int, _ tokens: [Int32]) throws {
         let cached = state.caches[seq].tokens
         var common = 0
         while common < min(cached.count, tokens.count - 1) && cached[common] == tokens[common] { common += 1 }

@@ -34,6 +34,8 @@ public struct Vocabulary {
     public let codebookSize: Int
 
     public let bos: Int32, think: Int32, endThink: Int32, image: Int32
+    /// `<describe>`, which starts an image → plan sequence; nil in a model that cannot describe.
+    public let describe: Int32?
 
     public static let specials = ["<bos>", "<think>", "</think>", "<image>"]
 
@@ -57,6 +59,7 @@ public struct Vocabulary {
         think = ids["<think>"]!
         endThink = ids["</think>"]!
         image = ids["<image>"]!
+        describe = ids["<describe>"]
     }
 
     public var size: Int { imageCodeOffset + codebookSize }

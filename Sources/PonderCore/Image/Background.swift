@@ -37,4 +37,28 @@ public enum Background {
             px[2] = UInt8((c.2 * a + dst.2 * (1 - a) + 0.5).rounded(.down))
         }
     }
+
+    /// The world background nearest the median colour of the image's border: the four edges,
+    /// corners counted twice, each channel's median the mean of the middle two of 4·side
+    /// values (training's `world.detect_background`, held to it by a test).
+    public static func detect(_ rgb: [UInt8], width: Int, height: Int) -> Int {
+        guard width > 0, height > 0, rgb.count >= width * height * 3 else { return 0 }
+        var median = [Double](repeating: 0, count: 3)
+        for ch in 0..<3 {
+            var border: [UInt8] = []
+            border.reserveCapacity(2 * (width + height))
+            for x in 0..<width { border.append(rgb[x * 3 + ch]); border.append(rgb[((height - 1) * width + x) * 3 + ch]) }
+            for y in 0..<height { border.append(rgb[(y * width) * 3 + ch]); border.append(rgb[(y * width + width - 1) * 3 + ch]) }
+            border.sort()
+            let n = border.count
+            median[ch] = n % 2 == 1 ? Double(border[n / 2]) : (Double(border[n / 2 - 1]) + Double(border[n / 2])) / 2
+        }
+        var best = 0, bestDistance = Double.infinity
+        for (i, c) in World.backgroundRGB.enumerated() {
+            let d0 = Double(c.0) - median[0], d1 = Double(c.1) - median[1], d2 = Double(c.2) - median[2]
+            let d = d0 * d0 + d1 * d1 + d2 * d2
+            if d < bestDistance { best = i; bestDistance = d }
+        }
+        return best
+    }
 }

@@ -106,8 +106,9 @@ struct KVCache {
     var tokens: [Int32] = []
 }
 
-/// The transformer's working memory for one session: caches for up to two sequences (the
-/// conditional and the unconditional one of classifier-free guidance) and scratch buffers
+/// The transformer's working memory for one session: caches for up to three sequences (the
+/// conditional and the unconditional one of classifier-free guidance, and one for reading an
+/// image back into a plan while a drawing's caches are kept) and scratch buffers
 /// sized once, so generating a token allocates nothing.
 final class TransformerState {
     let w: TransformerWeights
@@ -123,7 +124,7 @@ final class TransformerState {
     private var buffers: [UnsafeMutableRawPointer] = []
     private var pending: [(seq: Int, token: Int32, pos: Int)] = []
 
-    static let sequences = 2
+    static let sequences = 3
     /// Prompt and plan are fed in batches of at most this many tokens.
     static let batchLimit = 128
 
@@ -291,9 +292,12 @@ final class TransformerState {
         let has0 = pending.contains { $0.seq == 0 }, has1 = pending.contains { $0.seq == 1 }
         if has0 && has1 {
             matmul((w.output, logits), input: xb, 2)
-        } else {
+        } else if has0 || has1 {
             let only = has0 ? 0 : 1
             matmul((w.output, logits + only * hp.vocabSize), input: xb + only * d, 1)
+        }
+        for seq in 2..<caches.count where pending.contains(where: { $0.seq == seq }) {
+            matmul((w.output, logits + seq * hp.vocabSize), input: xb + seq * d, 1)
         }
     }
 

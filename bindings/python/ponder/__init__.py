@@ -5,6 +5,7 @@
     image = model.generate("a red circle to the left of a blue square", seed=1)
     print(image.plan)
     image.save("out.png")
+    print(model.describe(ponder.Image.open("out.png")))   # picture → plan
 
 The library is found through the PONDER_LIB environment variable, then next to this
 package, then in the repository's build folder (.build/release).
@@ -39,6 +40,7 @@ class _ModelInfo(C.Structure):
         ("context_length", C.c_int32), ("embedding_length", C.c_int32),
         ("layer_count", C.c_int32), ("head_count", C.c_int32),
         ("parameter_count", C.c_int64), ("default_cfg_scale", C.c_float),
+        ("can_read_images", C.c_int32),
     ]
 
 
@@ -46,7 +48,7 @@ class _SessionParams(C.Structure):
     _fields_ = [
         ("seed", C.c_uint64), ("temperature", C.c_float), ("top_k", C.c_int32),
         ("top_p", C.c_float), ("cfg_scale", C.c_float), ("think", C.c_int32),
-        ("n_threads", C.c_int32), ("plan_attempts", C.c_int32),
+        ("n_threads", C.c_int32), ("plan_attempts", C.c_int32), ("check_attempts", C.c_int32),
     ]
 
 
@@ -99,6 +101,14 @@ def _load():
                                   C.POINTER(C.POINTER(C.c_uint8)), C.POINTER(C.c_size_t)]),
         "ponder_write_png_rgb": (S, [C.POINTER(C.c_uint8), C.c_size_t, C.c_int32, C.c_int32, C.c_char_p]),
         "ponder_free": (None, [P]),
+        "ponder_get_check_stats": (S, [P, C.POINTER(C.c_int32), C.POINTER(C.c_int32)]),
+        "ponder_set_image": (S, [P, C.POINTER(C.c_uint8), C.c_size_t, C.c_int32, C.c_int32]),
+        "ponder_set_image_png": (S, [P, C.c_char_p]),
+        "ponder_set_image_png_memory": (S, [P, C.POINTER(C.c_uint8), C.c_size_t]),
+        "ponder_describe": (S, [P]),
+        "ponder_read_png": (S, [C.c_char_p, C.POINTER(C.POINTER(C.c_uint8)), C.POINTER(C.c_int32), C.POINTER(C.c_int32)]),
+        "ponder_read_png_memory": (S, [C.POINTER(C.c_uint8), C.c_size_t, C.POINTER(C.POINTER(C.c_uint8)),
+                                       C.POINTER(C.c_int32), C.POINTER(C.c_int32)]),
     }
     for name, (res, args) in sigs.items():
         f = getattr(lib, name)
@@ -121,10 +131,69 @@ def _text(s: str) -> bytes:
 
 
 class Image:
-    """A generated picture: `.width`, `.height`, `.rgb` (row-major RGB8 bytes), `.plan`."""
+    """A picture: `.width`, `.height`, `.rgb` (row-major RGB8 bytes, width * height * 3), and
+    for a generated one `.plan` (text, docs/plan.md), `.codes` (the image tokens), `.checks`
+    and `.redraws` (how checked drawing read it back and redrew it; 0 with checking off).
+    Open a PNG with `Image.open(path)`, take pixels with `Image.from_rgb(rgb, width, height)`;
+    wherever an Image is taken, a PIL image is accepted too."""
 
-    def __init__(self, width: int, height: int, rgb: bytes, plan: Optional[str], codes: list[int]):
-        self.width, self.height, self.rgb, self.plan, self.codes = width, height, rgb, plan, codes
+    def __init__(self, width: int, height: int, rgb: bytes, plan: Optional[str] = None,
+                 codes: Optional[list[int]] = None, checks: int = 0, redraws: int = 0):
+        self.width, self.height, self.rgb, self.plan = width, height, rgb, plan
+        self.codes, self.checks, self.redraws = codes or [], checks, redraws
+
+    @classmethod
+    def from_rgb(cls, rgb, width: int, height: int) -> "Image":
+        """Pixels as bytes-like RGB8, row-major, exactly width * height * 3 bytes."""
+        rgb = bytes(rgb)
+        if not (isinstance(width, int) and isinstance(height, int)) or width < 1 or height < 1:
+            raise PonderError(f"image size {width}x{height} must be positive integers", "invalid argument")
+        if len(rgb) != width * height * 3:
+            raise PonderError(f"{len(rgb)} bytes of RGB for a {width}x{height} image; {width * height * 3} needed",
+                              "invalid argument")
+        return cls(width, height, rgb)
+
+    @classmethod
+    def open(cls, path) -> "Image":
+        """Reads a PNG file through libpng (any PNG kind; alpha on its bKGD colour, else white)."""
+        lib = _load()
+        out, w, h = C.POINTER(C.c_uint8)(), C.c_int32(), C.c_int32()
+        _check(lib.ponder_read_png(_text(os.fspath(path)), C.byref(out), C.byref(w), C.byref(h)))
+        try:
+            return cls(w.value, h.value, C.string_at(out, w.value * h.value * 3))
+        finally:
+            lib.ponder_free(out)
+
+    @classmethod
+    def from_png(cls, data: bytes) -> "Image":
+        """Reads a PNG held in memory."""
+        lib = _load()
+        data = bytes(data)
+        buf = (C.c_uint8 * max(len(data), 1)).from_buffer_copy(data or b"\0")
+        out, w, h = C.POINTER(C.c_uint8)(), C.c_int32(), C.c_int32()
+        _check(lib.ponder_read_png_memory(buf, len(data), C.byref(out), C.byref(w), C.byref(h)))
+        try:
+            return cls(w.value, h.value, C.string_at(out, w.value * h.value * 3))
+        finally:
+            lib.ponder_free(out)
+
+    @classmethod
+    def coerce(cls, image) -> "Image":
+        """An Image as is, or a PIL image converted to RGB (alpha onto white)."""
+        if isinstance(image, Image):
+            return image
+        try:
+            from PIL import Image as PILImage
+        except ImportError:
+            PILImage = None
+        if PILImage is not None and isinstance(image, PILImage.Image):
+            if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+                rgba = image.convert("RGBA")
+                white = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
+                image = PILImage.alpha_composite(white, rgba)
+            image = image.convert("RGB")
+            return cls(image.width, image.height, image.tobytes())
+        raise TypeError(f"expected a ponder.Image or a PIL image, got {type(image).__name__}")
 
     def png(self) -> bytes:
         """The image as PNG bytes (encoded by libpng through the library)."""
@@ -155,7 +224,7 @@ class Session:
     def __init__(self, model: "Model", *, seed: int = 0, temperature: Optional[float] = None,
                  top_k: Optional[int] = None, top_p: Optional[float] = None,
                  cfg: Optional[float] = None, think: bool = True, threads: int = 0,
-                 plan_attempts: Optional[int] = None):
+                 plan_attempts: Optional[int] = None, check: Optional[int] = None):
         lib = _load()
         self._model = model  # keeps the model alive as long as the session
         p = lib.ponder_session_default_params()
@@ -174,6 +243,10 @@ class Session:
         p.n_threads = threads
         if plan_attempts is not None:
             p.plan_attempts = plan_attempts
+        if check is not None:
+            if isinstance(check, bool):
+                check = 2 if check else 0
+            p.check_attempts = check
         h = C.c_void_p()
         _check(lib.ponder_session_create(model._handle, C.byref(p), C.byref(h)))
         self._handle = h
@@ -227,6 +300,23 @@ class Session:
         _check(_load().ponder_decode(self._handle, buf, size))
         return bytes(buf)
 
+    def check_stats(self) -> tuple[int, int]:
+        """(checks, redraws) of the last drawing's checked drawing."""
+        checks, redraws = C.c_int32(), C.c_int32()
+        _check(_load().ponder_get_check_stats(self._handle, C.byref(checks), C.byref(redraws)))
+        return checks.value, redraws.value
+
+    def set_image(self, image) -> None:
+        """Takes a picture (Image or PIL image, the model's size) as the session's image."""
+        image = Image.coerce(image)
+        buf = (C.c_uint8 * max(len(image.rgb), 1)).from_buffer_copy(image.rgb or b"\0")
+        _check(_load().ponder_set_image(self._handle, buf, len(image.rgb), image.width, image.height))
+
+    def describe(self) -> str:
+        """Reads the session's image back into a plan; returns its text."""
+        _check(_load().ponder_describe(self._handle))
+        return self.current_plan
+
     def eval(self, tokens: Sequence[int], n_past: int = 0):
         """Raw evaluation (ponder_eval): returns the logits after the last token as a list."""
         vocab = self._model.info["vocab_size"]
@@ -259,6 +349,20 @@ class Model:
     def session(self, **kwargs) -> Session:
         return Session(self, **kwargs)
 
+    @property
+    def can_read_images(self) -> bool:
+        """Whether the model file has an image encoder (describe works)."""
+        return bool(self.info["can_read_images"])
+
+    def describe(self, image, **kwargs) -> str:
+        """Picture (Image, PIL image, or a PNG path) → the plan text the model reads in it.
+        The picture must be the model's size (128 × 128 for the default model)."""
+        if isinstance(image, (str, os.PathLike)):
+            image = Image.open(image)
+        with Session(self, **kwargs) as s:
+            s.set_image(image)
+            return s.describe()
+
     def plan(self, prompt: str, seed: int = 0, **kwargs) -> str:
         """Thinks only: returns the plan the model writes for the prompt."""
         with Session(self, seed=seed, think=True, **kwargs) as s:
@@ -266,10 +370,11 @@ class Model:
 
     def generate(self, prompt: str, *, seed: int = 0, think: bool = True, cfg: Optional[float] = None,
                  plan: Optional[str] = None, on_step: Optional[Callable[[int, int], None]] = None,
-                 step_size: int = 16, **kwargs) -> Image:
+                 step_size: int = 16, check: Optional[int] = None, **kwargs) -> Image:
         """Prompt to image. `plan` replaces the model's own plan; `on_step(done, total)` is
-        called after each batch of tokens."""
-        with Session(self, seed=seed, think=think and plan is None, cfg=cfg, **kwargs) as s:
+        called after each batch of tokens; `check` is how many times the drawing is read back
+        and wrong objects redrawn (None: the library's default, 0: off; `image.checks`)."""
+        with Session(self, seed=seed, think=think and plan is None, cfg=cfg, check=check, **kwargs) as s:
             s.plan(prompt)
             if plan is not None:
                 s.set_plan(plan)
@@ -278,5 +383,6 @@ class Model:
                 done, remaining = s.step(step_size)
                 if on_step is not None:
                     on_step(done, done + remaining)
+            checks, redraws = s.check_stats()
             return Image(self.info["image_width"], self.info["image_height"], s.decode(),
-                         s.current_plan, s.tokens())
+                         s.current_plan, s.tokens(), checks, redraws)

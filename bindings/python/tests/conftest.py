@@ -22,3 +22,20 @@ def model_path(tmp_path_factory):
 def model(model_path):
     import ponder
     return ponder.Model(model_path)
+
+
+@pytest.fixture(scope="session")
+def reader_path(tmp_path_factory):
+    """A small random-weight model with an image encoder (it can read pictures)."""
+    from ponder_train.export import export, random_model
+    from ponder_train.tokenizer import Encoder
+    t, d, vocab = random_model(seed=4)
+    path = tmp_path_factory.mktemp("models") / "reader.gguf"
+    export(t, d, vocab, str(path), encoder=Encoder(t.c).eval())
+    return path
+
+
+@pytest.fixture(scope="session")
+def reader(reader_path):
+    import ponder
+    return ponder.Model(reader_path)

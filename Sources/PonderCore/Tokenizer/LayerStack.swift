@@ -1,0 +1,241 @@
+import COpenBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A list of image layers read from a model file: the operations named in a string array
+/// (`ponder.decoder.ops`, `ponder.encoder.ops`) over convolutions stored as `PREFIX.NAME.*`
+/// tensors (docs/format.md, "Decoder" and "Encoder"). The VQ decoder and the VQ encoder are
+/// each one of these between their own first and last steps. Convolutions run as im2col +
+/// single-threaded sgemm, the output channels split across the session's threads.
+struct LayerStack: @unchecked Sendable {
+    /// Activation shape: channels, rows, columns.
+    struct Shape: Equatable { var c: Int, h: Int, w: Int }
+
+    enum Op {
+        case conv(weight: [Float], bias: [Float], cin: Int, cout: Int, kernel: Int, stride: Int)
+        case relu, silu, tanh, softmax, upsample, push, add
+    }
+
+    let ops: [Op]
+    let input: Shape, output: Shape
+    let parameterCount: Int
+    /// Largest activation and im2col band, in floats, found when checking the layers.
+    private let maxActivation: Int
+    private let maxColumns: Int
+
+    /// Reads and checks the list `listKey` (its tensors `prefix.NAME.weight/bias`), walking
+    /// the shapes from `input`; every activation must stay within `limit` rows and columns
+    /// and the list must end in `output` with nothing saved. `what` names the stack in errors.
+    init(file: GGUFFile, listKey: String, prefix: String, what: String, input: Shape, output: Shape, limit: Int) throws {
+        let names = try file.strings(listKey)
+        guard !names.isEmpty, names.count <= 256 else { throw PonderError.badModel("\(what) has \(names.count) layers (1 to 256 allowed)") }
+        var ops: [Op] = []
+        var s = input
+        var stack: [Shape] = []
+        var maxAct = s.c * s.h * s.w, maxCols = 0, count = 0
+        for (i, name) in names.enumerated() {
+            let parts = name.split(separator: " ").map(String.init)
+            switch parts.first ?? "" {
+            case "conv" where parts.count == 2 || (parts.count == 4 && parts[2] == "stride"):
+                let stride = parts.count == 4 ? Int(parts[3]) ?? 0 : 1
+                let wn = "\(prefix).\(parts[1]).weight", bn = "\(prefix).\(parts[1]).bias"
+                guard let wt = file.tensor(wn), let bt = file.tensor(bn) else {
+                    throw PonderError.badModel("\(what) layer \(i) ('\(name)'): tensors '\(wn)' and '\(bn)' are required")
+                }
+                guard stride == 1 || stride == 2 else {
+                    throw PonderError.badModel("\(what) layer \(i) ('\(name)'): stride must be 1 or 2")
+                }
+                // Padding (k − stride) / 2 keeps a stride-1 convolution's size and halves it
+                // at stride 2 (a 4 × 4 kernel with padding 1, as PyTorch's encoders use).
+                guard wt.dims.count == 4, wt.dims[0] == wt.dims[1], wt.dims[0] >= stride, wt.dims[0] <= 7,
+                      (wt.dims[0] - stride) % 2 == 0, wt.type == .f32 || wt.type == .f16 else {
+                    throw PonderError.badModel("'\(wn)' must be an F32/F16 square kernel [k, k, in, out] with k − stride even and k ≤ 7, found \(wt.type) \(wt.dims)")
+                }
+                let k = wt.dims[0], cin = wt.dims[2], cout = wt.dims[3]
+                guard cin == s.c else {
+                    throw PonderError.badModel("\(what) layer \(i) ('\(name)') takes \(cin) channels but receives \(s.c)")
+                }
+                guard bt.dims == [cout], bt.type == .f32 || bt.type == .f16 else {
+                    throw PonderError.badModel("'\(bn)' must be F32/F16 of shape [\(cout)]")
+                }
+                guard s.h % stride == 0, s.w % stride == 0 else {
+                    throw PonderError.badModel("\(what) layer \(i) ('\(name)') halves an odd size \(s.h)×\(s.w)")
+                }
+                let weight = Matrix(rows: cout, cols: cin * k * k, type: wt.type, data: file.data(of: wt)).floats()
+                let bias = Matrix(rows: 1, cols: cout, type: bt.type, data: file.data(of: bt)).floats()
+                ops.append(.conv(weight: weight, bias: bias, cin: cin, cout: cout, kernel: k, stride: stride))
+                count += wt.elementCount + bt.elementCount
+                let out = Shape(c: cout, h: s.h / stride, w: s.w / stride)
+                maxCols = max(maxCols, cin * k * k * out.w * LayerStack.bandRows(cin: cin, k: k, w: out.w, h: out.h))
+                s = out
+            case "relu" where parts.count == 1: ops.append(.relu)
+            case "silu" where parts.count == 1: ops.append(.silu)
+            case "tanh" where parts.count == 1: ops.append(.tanh)
+            case "softmax" where parts.count == 1: ops.append(.softmax)
+            case "upsample" where parts.count == 1:
+                s.h *= 2; s.w *= 2
+                guard s.h <= limit, s.w <= limit else {
+                    throw PonderError.badModel("\(what) layer \(i) upsamples past \(limit)×\(limit)")
+                }
+                ops.append(.upsample)
+            case "push" where parts.count == 1:
+                guard stack.count < 16 else { throw PonderError.badModel("\(what) saves too many activations") }
+                stack.append(s); ops.append(.push)
+            case "add" where parts.count == 1:
+                guard let top = stack.popLast(), top == s else {
+                    throw PonderError.badModel("\(what) layer \(i) ('add') has no saved activation of shape \(s.c)×\(s.h)×\(s.w)")
+                }
+                ops.append(.add)
+            default:
+                throw PonderError.badModel("\(what) layer \(i): unknown operation '\(name)'")
+            }
+            maxAct = max(maxAct, s.c * s.h * s.w)
+        }
+        guard s == output, stack.isEmpty else {
+            throw PonderError.badModel("\(what) ends with \(s.c)×\(s.h)×\(s.w) (expected \(output.c)×\(output.h)×\(output.w) with no saved activation left): the image grid does not match the \(what)")
+        }
+        self.ops = ops
+        self.input = input
+        self.output = output
+        parameterCount = count
+        maxActivation = maxAct
+        maxColumns = maxCols
+    }
+
+    /// Runs the layers: `fill` writes the input activation (input.c × h × w floats, channel
+    /// planes), `read` gets the output activation.
+    func run(pool: ThreadPool?, fill: (UnsafeMutablePointer<Float>) -> Void,
+             read: (UnsafePointer<Float>) throws -> Void) throws {
+        // Scratch: current, spare, im2col, saved activations.
+        let cur0 = malloc(maxActivation * 4), spare0 = malloc(maxActivation * 4)
+        let cols0 = malloc(max(maxColumns, 1) * 4)
+        guard let cur0, let spare0, let cols0 else {
+            free(cur0); free(spare0); free(cols0)
+            throw PonderError(.outOfMemory, "cannot allocate \((2 * maxActivation + maxColumns) * 4) bytes for the image layers")
+        }
+        var cur = cur0.assumingMemoryBound(to: Float.self)
+        var spare = spare0.assumingMemoryBound(to: Float.self)
+        let cols = cols0.assumingMemoryBound(to: Float.self)
+        var saved: [UnsafeMutablePointer<Float>] = []
+        defer {
+            free(cur0); free(spare0); free(cols0)
+            for s in saved { s.deallocate() }
+        }
+
+        fill(cur)
+        var c = input.c, h = input.h, w = input.w
+        for op in ops {
+            let n = c * h * w
+            switch op {
+            case let .conv(weight, bias, cin, cout, k, stride):
+                let oh = h / stride, ow = w / stride
+                // In bands of output rows, so the im2col matrix stays a few megabytes.
+                let band = LayerStack.bandRows(cin: cin, k: k, w: ow, h: oh)
+                var y0 = 0
+                while y0 < oh {
+                    let rows = min(band, oh - y0)
+                    LayerStack.im2col(cur, cin: cin, h: h, w: w, k: k, stride: stride, rows: y0..<(y0 + rows), out: cols)
+                    let kk = cin * k * k, out = spare + y0 * ow
+                    weight.withUnsafeBufferPointer { wt in
+                        let wp = wt.baseAddress!
+                        func channels(_ r: Range<Int>) {
+                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
+                                        Int32(r.count), Int32(rows * ow), Int32(kk),
+                                        1, wp + r.lowerBound * kk, Int32(kk), cols, Int32(rows * ow),
+                                        0, out + r.lowerBound * oh * ow, Int32(oh * ow))
+                        }
+                        if let pool, cout >= 8 { pool.parallelFor(cout, channels) } else { channels(0..<cout) }
+                    }
+                    y0 += rows
+                }
+                for o in 0..<cout {
+                    let b = bias[o]
+                    let row = spare + o * oh * ow
+                    for i in 0..<(oh * ow) { row[i] += b }
+                }
+                swap(&cur, &spare)
+                c = cout; h = oh; w = ow
+            case .relu: for i in 0..<n where cur[i] < 0 { cur[i] = 0 }
+            case .silu: for i in 0..<n { cur[i] = Kernels.silu(cur[i]) }
+            case .tanh: for i in 0..<n { cur[i] = tanhf(cur[i]) }
+            case .softmax:
+                // Over the channels of each pixel.
+                let plane = h * w
+                for i in 0..<plane {
+                    var m = -Float.infinity
+                    for ch in 0..<c where cur[ch * plane + i] > m { m = cur[ch * plane + i] }
+                    var sum: Float = 0
+                    for ch in 0..<c {
+                        let e = expf(cur[ch * plane + i] - m)
+                        cur[ch * plane + i] = e
+                        sum += e
+                    }
+                    for ch in 0..<c { cur[ch * plane + i] /= sum }
+                }
+            case .upsample:
+                for ch in 0..<c {
+                    for y in 0..<(2 * h) {
+                        for x in 0..<(2 * w) { spare[(ch * 2 * h + y) * 2 * w + x] = cur[(ch * h + y / 2) * w + x / 2] }
+                    }
+                }
+                swap(&cur, &spare)
+                h *= 2; w *= 2
+            case .push:
+                let copy = UnsafeMutablePointer<Float>.allocate(capacity: n)
+                copy.update(from: cur, count: n)
+                saved.append(copy)
+            case .add:
+                let top = saved.removeLast()
+                for i in 0..<n { cur[i] += top[i] }
+                top.deallocate()
+            }
+        }
+        try read(cur)
+    }
+
+    /// Output rows per im2col band: as many as fit in about 4 MB of columns, at least one.
+    static func bandRows(cin: Int, k: Int, w: Int, h: Int) -> Int {
+        max(1, min(h, (1 << 20) / max(1, cin * k * k * w)))
+    }
+
+    /// The im2col matrix of output rows `rows`: one row per (channel, ky, kx), one column per
+    /// output pixel of the band. Output pixel (y, x) reads input (y·s + ky − p, x·s + kx − p),
+    /// p = (k − s) / 2, zero outside the image.
+    private static func im2col(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, k: Int, stride s: Int,
+                               rows: Range<Int>, out: UnsafeMutablePointer<Float>) {
+        let pad = (k - s) / 2, ow = w / s, n = rows.count * ow
+        var row = 0
+        for ch in 0..<cin {
+            for ky in 0..<k {
+                for kx in 0..<k {
+                    let dst = out + row * n
+                    let shift = kx - pad
+                    for y in rows {
+                        let sy = y * s + ky - pad
+                        let line = dst + (y - rows.lowerBound) * ow
+                        guard sy >= 0, sy < h else {
+                            line.update(repeating: 0, count: ow)
+                            continue
+                        }
+                        let src = x + (ch * h + sy) * w
+                        if s == 1 {
+                            // A shifted copy of one input row.
+                            let lo = max(0, -shift), hi = min(w, w - shift)
+                            guard lo < hi else { line.update(repeating: 0, count: w); continue }
+                            if lo > 0 { line.update(repeating: 0, count: lo) }
+                            (line + lo).update(from: src + lo + shift, count: hi - lo)
+                            if hi < w { (line + hi).update(repeating: 0, count: w - hi) }
+                        } else {
+                            for ox in 0..<ow {
+                                let sx = ox * s + shift
+                                line[ox] = sx >= 0 && sx < w ? src[sx] : 0
+                            }
+                        }
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+}

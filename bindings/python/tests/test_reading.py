@@ -1,0 +1,177 @@
+"""Reading pictures: PNG and RGB input, the encoder, describe, checked drawing, and misuse of
+each answered with an error that names the problem."""
+import hashlib
+import io
+import struct
+import zlib
+
+import pytest
+
+import ponder
+from ponder import PonderError
+
+PROMPT = "a small green star to the left of a large purple heart"
+
+
+def test_describe_round_trip(reader, tmp_path):
+    img = reader.generate(PROMPT, seed=3, check=0)
+    path = tmp_path / "a.png"
+    img.save(path)
+    plan = reader.describe(path)
+    lines = plan.split("\n")
+    assert lines[0].startswith("background ") and 1 <= len(lines) - 1 <= 4
+    # Describe is deterministic, and the same from a path, an Image, bytes and PIL.
+    assert reader.describe(ponder.Image.open(path)) == plan
+    assert reader.describe(ponder.Image.from_png(path.read_bytes())) == plan
+    assert reader.describe(ponder.Image.from_rgb(img.rgb, 128, 128)) == plan
+    assert reader.describe(img.to_pil()) == plan
+    assert reader.describe(img, threads=1) == reader.describe(img, threads=2)
+
+
+def test_set_image_gives_codes_and_decodes(reader):
+    img = reader.generate(PROMPT, seed=3, check=0)
+    with reader.session() as s:
+        s.set_image(img)
+        codes = s.tokens()
+        assert len(codes) == 256 and all(0 <= c < reader.info["codebook_size"] for c in codes)
+        assert len(s.decode()) == 128 * 128 * 3
+        assert s.current_plan is None
+        s.describe()
+        assert s.current_plan.startswith("background ")
+
+
+def test_background_is_read_from_the_pixels(reader):
+    for name, rgb in [("black", (24, 24, 24)), ("beige", (240, 228, 200)), ("gray", (120, 135, 128))]:
+        img = ponder.Image.from_rgb(bytes(rgb) * (128 * 128), 128, 128)
+        assert reader.describe(img).startswith(f"background {name}\n")
+
+
+def test_wrong_size_names_both_sizes(reader):
+    with pytest.raises(PonderError, match=r"64×32 pixels; the model reads 128×128") as e:
+        reader.describe(ponder.Image.from_rgb(bytes(64 * 32 * 3), 64, 32))
+    assert e.value.status == "invalid argument"
+
+
+def test_model_without_encoder_says_so(model):
+    assert not model.can_read_images
+    with pytest.raises(PonderError, match="no image encoder") as e:
+        model.describe(ponder.Image.from_rgb(bytes([255]) * (128 * 128 * 3), 128, 128))
+    assert e.value.status == "unsupported by the model"
+
+
+def test_describe_without_image_is_wrong_state(reader):
+    with reader.session() as s:
+        with pytest.raises(PonderError, match="no image to describe"):
+            s.describe()
+        s.plan(PROMPT)
+        s.step(10)
+        with pytest.raises(PonderError, match="not finished: 10 of 256"):
+            s.describe()
+
+
+def _png(width, height, colour_type, bit_depth, rows, extra=b"", idat=None):
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+    raw = b"".join(b"\0" + r for r in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0))
+            + extra + chunk(b"IDAT", zlib.compress(raw) if idat is None else idat) + chunk(b"IEND", b""))
+
+
+def test_png_kinds_convert_to_rgb():
+    grey = ponder.Image.from_png(_png(2, 1, 0, 8, [bytes([0, 200])]))
+    assert grey.rgb == bytes([0, 0, 0, 200, 200, 200])
+    rgba = ponder.Image.from_png(_png(1, 1, 6, 8, [bytes([0, 0, 0, 0])]))  # transparent → white
+    assert rgba.rgb == bytes([255, 255, 255])
+    deep = ponder.Image.from_png(_png(1, 1, 2, 16, [struct.pack(">HHH", 65535, 257 * 10, 0)]))
+    assert deep.rgb == bytes([255, 10, 0])
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "PNG"),
+    (b"not a png at all", "PNG"),
+    (_png(4, 4, 2, 8, [bytes(12)] * 4)[:40], "PNG"),                   # truncated
+    (_png(4, 4, 2, 8, [], idat=b"junk that is not zlib"), "PNG"),
+    (_png(4, 4, 2, 8, [], idat=zlib.compress(bytes(10))), "PNG"),      # too little image data
+    (_png(2 ** 31 - 1, 2 ** 31 - 1, 2, 8, []), "PNG"),                 # a bomb's header
+    (_png(30000, 30000, 0, 8, []), "PNG"),
+])
+def test_hostile_png_is_an_error(reader, data, message):
+    with pytest.raises(PonderError, match=message):
+        ponder.Image.from_png(data)
+    with reader.session() as s:
+        buf = (ponder.C.c_uint8 * max(len(data), 1)).from_buffer_copy(data or b"\0")
+        status = ponder._load().ponder_set_image_png_memory(s._handle, buf, len(data))
+        assert status != 0
+
+
+def test_bad_png_crc_is_an_error():
+    data = bytearray(_png(2, 2, 2, 8, [bytes(6)] * 2))
+    data[29] ^= 0xFF  # inside IHDR's CRC
+    with pytest.raises(PonderError, match="PNG"):
+        ponder.Image.from_png(bytes(data))
+
+
+def test_missing_png_names_the_path(tmp_path):
+    with pytest.raises(PonderError, match="nowhere.png"):
+        ponder.Image.open(tmp_path / "nowhere.png")
+
+
+def test_from_rgb_checks_sizes():
+    with pytest.raises(PonderError, match="12 bytes of RGB for a 2x3 image; 18 needed"):
+        ponder.Image.from_rgb(bytes(12), 2, 3)
+    with pytest.raises(PonderError, match="must be positive"):
+        ponder.Image.from_rgb(b"", 0, 0)
+    with pytest.raises(TypeError):
+        ponder.Image.coerce("not an image")
+
+
+def test_set_image_c_misuse(reader):
+    lib = ponder._load()
+    with reader.session() as s:
+        assert lib.ponder_set_image(s._handle, None, 0, 128, 128) != 0
+        assert b"rgb is NULL" in lib.ponder_last_error()
+        buf = (ponder.C.c_uint8 * 10)()
+        assert lib.ponder_set_image(s._handle, buf, 10, 128, 128) != 0
+        assert b"10 bytes" in lib.ponder_last_error()
+        assert lib.ponder_set_image(s._handle, buf, 10, -1, 5) != 0
+        assert lib.ponder_set_image_png(s._handle, None) != 0
+        assert lib.ponder_describe(None) != 0
+    assert lib.ponder_read_png(None, None, None, None) != 0
+
+
+def _sha(img):
+    return hashlib.sha256(img.rgb).hexdigest()
+
+
+def test_checked_drawing_is_deterministic_and_reported(model):
+    a = model.generate(PROMPT, seed=9, check=3, threads=1)
+    b = model.generate(PROMPT, seed=9, check=3, threads=2)
+    assert _sha(a) == _sha(b) and (a.checks, a.redraws) == (b.checks, b.redraws)
+    assert 1 <= a.checks <= 3 and a.redraws <= a.checks
+    off = model.generate(PROMPT, seed=9, check=0)
+    assert (off.checks, off.redraws) == (0, 0)
+    # Checking only redraws after the first pass: with no redraw the image is the unchecked one.
+    if a.redraws == 0:
+        assert _sha(a) == _sha(off)
+    else:
+        assert _sha(a) != _sha(off)
+    direct = model.generate(PROMPT, seed=9, think=False, check=3)
+    assert (direct.checks, direct.redraws) == (0, 0)  # no plan, nothing to check against
+
+
+def test_redraw_keeps_cells_outside_the_objects(model):
+    # A random model's drawing never matches its plan, so every check redraws; the cells
+    # far from every planned object and from what was read back keep their codes.
+    off = model.generate(PROMPT, seed=4, check=0)
+    on = model.generate(PROMPT, seed=4, check=1)
+    assert on.redraws == 1
+    changed = [i for i, (x, y) in enumerate(zip(off.codes, on.codes)) if x != y]
+    assert changed and len(changed) < 256
+    assert on.codes[:min(changed)] == off.codes[:min(changed)]
+
+
+def test_check_out_of_range(model):
+    with pytest.raises(PonderError, match="check attempts 17 is out of range"):
+        model.generate(PROMPT, check=17)
+    with pytest.raises(PonderError, match="check attempts -1"):
+        model.generate(PROMPT, check=-1)
