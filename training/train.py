@@ -28,7 +28,7 @@ import torch.nn.functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ponder_train import checkpoint  # noqa: E402
 from ponder_train.data import example_chunks, folder_chunks  # noqa: E402
-from ponder_train.export import export  # noqa: E402
+from ponder_train.export import export, load_model  # noqa: E402
 from ponder_train.model import Config, Transformer  # noqa: E402
 from ponder_train.schedule import RunLength, warmup_cosine  # noqa: E402
 from ponder_train.tokenizer import VQAutoencoder  # noqa: E402
@@ -143,8 +143,9 @@ def main():
     ap.add_argument("--tokenizer", required=True)
     ap.add_argument("--out", required=True)
     ap.add_argument("--export", help="write the Q8_0 GGUF here when training ends")
-    ap.add_argument("--init", help="start from this transformer checkpoint's weights (same sizes) with a fresh "
-                    "optimizer and LR schedule: to continue a finished run on new data (a checkpoint at --out wins)")
+    ap.add_argument("--init", help="start from this transformer checkpoint's weights, or a model file's (.gguf: its "
+                    "Q8_0 values), same sizes, with a fresh optimizer and LR schedule: to continue a finished run "
+                    "on new data (a checkpoint at --out wins)")
     ap.add_argument("--examples", type=int, default=60000)
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=32)
@@ -191,7 +192,10 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0}],
                             lr=args.lr, betas=(0.9, 0.95), fused=dev.type == "cuda")
     step = checkpoint.resume(args.out, model, opt, dev)
-    if step == 0 and args.init:
+    if step == 0 and args.init and args.init.endswith(".gguf"):
+        model.load_state_dict(load_model(args.init)[0].state_dict())
+        print(f"weights from {args.init}", flush=True)
+    elif step == 0 and args.init:
         checkpoint.load_weights(args.init, model, dev)
 
     def save():
@@ -231,7 +235,7 @@ def main():
     if args.export:
         model.eval().cpu()
         os.makedirs(os.path.dirname(os.path.abspath(args.export)), exist_ok=True)
-        export(model, tok.decoder.cpu(), vocab, args.export, cfg_scale=args.cfg_scale)
+        export(model, tok.decoder.cpu(), vocab, args.export, cfg_scale=args.cfg_scale, encoder=tok.encoder.cpu().eval())
         print(f"exported {args.export} ({os.path.getsize(args.export) / 1e6:.1f} MB) after {step} steps, "
               f"{(time.time() - start) / 60:.1f} min", flush=True)
 

@@ -6,9 +6,13 @@
 The decoder, and so what every code means, stays exactly as the transformer was trained on
 it: the encoder learns to write, for a render, the codes this decoder turns back into that
 render (the tokenizer's own reconstruction loss through straight-through FSQ rounding,
-tokenizer.reconstruction_loss). That is the code an encoder trained jointly with this decoder
-would have written, so the transformer can read the codes (describe) and the engine can
-encode pictures for editing. The output is a tokenizer checkpoint (the file's decoder with
+tokenizer.reconstruction_loss). Many codes decode to nearly the same pixels (a plain white
+cell, say), and the transformer knows only the ones the original encoder wrote. So with
+--drawn N the model file's transformer first draws N images through the library (prompts
+from --seed, never the benchmark's), and the encoder also learns to give each decoded
+drawing back the codes it was drawn from (its FSQ levels, by squared error before rounding):
+the codes the transformer reads and writes. Then the transformer can read the encoder's
+codes (describe) and the engine can encode pictures for editing. The output is a tokenizer checkpoint (the file's decoder with
 the new encoder), written whenever validation PSNR improves and at the end, and linked into
 a model file, encoder included, with
 `python -m ponder_train.export --relink MODEL --tokenizer CHECKPOINT --out NEW.gguf`.
@@ -31,6 +35,32 @@ from ponder_train.tokenizer import VQAutoencoder, reconstruction_loss  # noqa: E
 from train_tokenizer import psnr  # noqa: E402
 
 
+def drawn_codes_of(model_path, n, seed, out):
+    """(n, 16, 16) codes of n images the model file draws through the library (thinking, its
+    default guidance, unchecked), from prompts of every kind drawn from `seed`; cached next
+    to `out`."""
+    import numpy as np
+    path = out.removesuffix(".pt") + f"-drawn{n}-seed{seed}.npy"
+    if os.path.exists(path):
+        return torch.from_numpy(np.load(path))
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bindings", "python"))
+    import ponder
+    from ponder_train.data import TRAIN_MIX
+    from ponder_train.sampler import sample_example
+    rng = np.random.default_rng(seed * 7_919 + 1)
+    model = ponder.Model(model_path)
+    codes = []
+    t0 = time.time()
+    for i in range(n):
+        text, _, _ = sample_example(rng, TRAIN_MIX[int(rng.integers(len(TRAIN_MIX)))])
+        codes.append(model.generate(text, seed=seed + i, check=0).codes)
+        if (i + 1) % 200 == 0:
+            print(f"drawn {i + 1}/{n} in {time.time() - t0:.0f} s", flush=True)
+    codes = np.array(codes, np.int64).reshape(n, 16, 16)
+    np.save(path, codes)
+    return torch.from_numpy(codes)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="model file whose decoder the encoder learns to invert")
@@ -42,6 +72,10 @@ def main():
     ap.add_argument("--steps", type=int, default=100000)
     ap.add_argument("--max-minutes", type=float, default=0, help="stop after this long (the LR decays over it)")
     ap.add_argument("--validate-every", type=int, default=200)
+    ap.add_argument("--drawn", type=int, default=0, help="images drawn by the model file's transformer whose codes "
+                    "the encoder learns to give back (0: reconstruction alone)")
+    ap.add_argument("--drawn-weight", type=float, default=1.0, help="weight of the drawn codes' loss")
+    ap.add_argument("--drawn-batch", type=int, default=32, help="drawn pictures per step (beside --batch renders)")
     ap.add_argument("--seed", type=int, default=11)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--device", default="cpu")
@@ -68,12 +102,30 @@ def main():
     val = torch.from_numpy(make_examples(256, seed=20_000 + args.seed, workers=1)[0])
     print(f"data: {len(images)} train + {len(val)} validation images in {time.time() - t0:.0f} s", flush=True)
 
+    drawn_codes = drawn_codes_of(args.model, args.drawn, args.seed, args.out) if args.drawn else None
+    if drawn_codes is not None:
+        print(f"drawn: {len(drawn_codes)} images' codes, {len(torch.unique(drawn_codes))} distinct", flush=True)
+        levels = model.levels.long()
+        # Each code's FSQ level per dimension (code = sum of level × radix).
+        drawn_levels = torch.stack([(drawn_codes // r) % l for r, l in zip(model.radix.tolist(), levels.tolist())], 1).float()
+        with torch.no_grad():  # the pictures as the engine decodes them (RGB8), once
+            drawn_pictures = torch.cat([model.decoder.to_rgb8(model.decoder(drawn_codes[k:k + 64].to(dev)).float()).cpu()
+                                        for k in range(0, len(drawn_codes), 64)])
+        # The last tenth is held out: how many of its cells the encoder gives back.
+        held = max(1, len(drawn_codes) // 10)
+        val_drawn, val_drawn_codes = drawn_pictures[-held:], drawn_codes[-held:]
+        drawn_pictures, drawn_codes, drawn_levels = drawn_pictures[:-held], drawn_codes[:-held], drawn_levels[:-held]
+
     def validate_and_save(final=False):
         nonlocal best
         model.eval()
         with torch.no_grad():
             rec8 = model.decoder.to_rgb8(model.decode(model.encode(val.to(dev))).float()).cpu()
         p = psnr(rec8, val)
+        if drawn_codes is not None:
+            with torch.no_grad():
+                back = torch.cat([model.encode(val_drawn[k:k + 64].to(dev)).cpu() for k in range(0, len(val_drawn), 64)])
+            print(f"step {step} held-out drawings: {(back == val_drawn_codes).float().mean():.4f} of cells given back", flush=True)
         checkpoint.save(args.out, model, opt, step, c, args)
         if p > best:
             best = p
@@ -92,6 +144,11 @@ def main():
         model.encoder.train()
         out, _, _, _, logits = model(x, with_logits=True)
         loss = reconstruction_loss(out.float(), logits.float(), x)
+        if drawn_codes is not None:
+            k = torch.randint(0, len(drawn_codes), (args.drawn_batch,), generator=gen)
+            pictures = drawn_pictures[k].to(dev).permute(0, 3, 1, 2).float() / 127.5 - 1
+            s = torch.sigmoid(model.encoder(pictures)) * (model.levels[None, :, None, None] - 1)
+            loss = loss + args.drawn_weight * ((s - drawn_levels[k].to(dev)) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.encoder.parameters(), 1.0)

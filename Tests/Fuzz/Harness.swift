@@ -1,6 +1,6 @@
 // libFuzzer's entry point for Ponder's parsers; scripts/fuzz builds it with
 // -sanitize=fuzzer,address together with the parsers' sources and FuzzTargets.swift.
-// PONDER_FUZZ_TARGET (gguf, prompt or plan) picks the parser.
+// PONDER_FUZZ_TARGET (one of FuzzTargets.names) picks the target.
 #if canImport(Glibc)
 import Glibc
 #endif

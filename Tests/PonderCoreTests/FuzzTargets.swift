@@ -16,13 +16,19 @@ enum FuzzTargets {
             _ = try? GGUFFile.validate(bytes)
         case "model":
             // The whole load: the container, then hyperparameters, tensor roles and the
-            // decoder's layer list; a model that loads must also decode a grid.
+            // decoder's and encoder's layer lists; a model that loads must also decode a grid
+            // and, with an encoder, encode the picture back.
             guard let file = try? GGUFFile(bytes: bytes), let model = try? Model(file: file) else { return }
             let hp = model.hyperParameters
             guard hp.imageWidth * hp.imageHeight <= 256 * 256 else { return }  // keep executions fast
             var rgb = [UInt8](repeating: 0, count: hp.imageWidth * hp.imageHeight * 3)
             let codes = (0..<hp.imageTokens).map { Int32($0 % hp.codebookSize) }
             rgb.withUnsafeMutableBufferPointer { _ = try? model.decoder.decode(codes: codes, into: $0.baseAddress!) }
+            if let encoder = model.encoder, let back = try? rgb.withUnsafeBufferPointer({ try encoder.encode(rgb: $0.baseAddress!) }) {
+                guard back.count == hp.imageTokens, back.allSatisfy({ $0 >= 0 && Int($0) < hp.codebookSize }) else {
+                    fatalError("the encoder returned \(back.count) codes, or codes outside the codebook")
+                }
+            }
         case "png":
             // Two signed 16-bit sides, then the pixels: sizes may be anything a caller passes.
             guard bytes.count >= 4 else { return }
