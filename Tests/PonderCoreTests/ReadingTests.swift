@@ -99,6 +99,17 @@ final class ReadingTests: XCTestCase {
         let more = Session.cellsToRedraw(planned: [star], seen: [star, extra], hp: hp)
         XCTAssertEqual(more.first, 9 * 16 + 9)  // pixels 82...117: cells 10...14, 9...15 with the margin
         XCTAssertEqual(more.last, 255)
+        // Two objects read with each other's attributes (the model's binding slip): both are
+        // there, so nothing is redrawn.
+        let ring = Plan.Object(shape: 7, colour: 4, size: 1, x: 90, y: 40)
+        var swappedStar = star, swappedRing = ring
+        (swappedStar.x, swappedStar.y, swappedRing.x, swappedRing.y) = (ring.x, ring.y, star.x, star.y)
+        XCTAssertEqual(Session.cellsToRedraw(planned: [star, ring], seen: [swappedRing, swappedStar], hp: hp), [])
+        // A wrong kind read at the ring's place while the star reads right: only the ring.
+        var heart = ring
+        heart.shape = 5
+        let ringCells = Session.cellsToRedraw(planned: [ring], seen: [], hp: hp)
+        XCTAssertEqual(Session.cellsToRedraw(planned: [star, ring], seen: [star, heart], hp: hp), ringCells)
         // Each read-back object matches one planned object at most.
         XCTAssertEqual(Session.cellsToRedraw(planned: [star, star], seen: [star], hp: hp), cells)
     }

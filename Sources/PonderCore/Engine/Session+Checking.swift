@@ -27,28 +27,59 @@ extension Session {
         }
     }
 
-    /// The grid cells (raster indices, ascending) that cover, with the margin, every planned
-    /// object not matched by an object read back and every object read back that matches no
-    /// planned one. A match has the same shape, colour and size, and a centre within
-    /// checkTolerance on both axes; each object matches at most one other, nearest first.
+    /// The grid cells (raster indices, ascending) that cover, with the margin, every object
+    /// the image gets wrong. Two questions, asked apart because the model reads *which*
+    /// objects a picture holds and *where* objects are far better than which is where (it
+    /// often binds two objects' attributes to each other's places, docs/results.md):
+    /// - where: each planned centre needs an object read within checkTolerance on both axes
+    ///   (nearest first, one each); a planned object without one is missing, and an object
+    ///   read where nothing is planned is extra;
+    /// - what: the planned (shape, colour, size) that the objects read lack, counted as
+    ///   multisets; each is redrawn at its planned place (where the object read there has
+    ///   other attributes, else the first such planned object).
     static func cellsToRedraw(planned: [Plan.Object], seen: [Plan.Object], hp: HyperParameters) -> [Int] {
-        var unmatchedSeen = Array(seen.indices)
-        var wrong: [Plan.Object] = []
-        for p in planned {
-            var best: Int? = nil, bestDistance = Int.max
-            for (k, i) in unmatchedSeen.enumerated() {
-                let s = seen[i]
-                let dx = abs(s.x - p.x), dy = abs(s.y - p.y)
-                guard s.shape == p.shape, s.colour == p.colour, s.size == p.size,
-                      dx <= checkTolerance, dy <= checkTolerance else { continue }
-                if dx + dy < bestDistance { best = k; bestDistance = dx + dy }
+        func same(_ a: Plan.Object, _ b: Plan.Object) -> Bool { a.shape == b.shape && a.colour == b.colour && a.size == b.size }
+        var wrong = [Bool](repeating: false, count: planned.count)
+        var placed = [Int?](repeating: nil, count: planned.count)
+        var free = Array(seen.indices)
+        for (i, p) in planned.enumerated() {
+            var best: Int? = nil, bestScore = Int.max
+            for (k, j) in free.enumerated() {
+                let dx = abs(seen[j].x - p.x), dy = abs(seen[j].y - p.y)
+                guard dx <= checkTolerance, dy <= checkTolerance else { continue }
+                let score = 2 * (dx + dy) + (same(seen[j], p) ? 0 : 1)  // nearest; the same kind on a tie
+                if score < bestScore { best = k; bestScore = score }
             }
-            if let best { unmatchedSeen.remove(at: best) } else { wrong.append(p) }
+            if let best { placed[i] = free.remove(at: best) } else { wrong[i] = true }
         }
-        wrong += unmatchedSeen.map { seen[$0] }
+        var boxes = free.map { seen[$0] }  // extra objects first, then the wrong planned ones
+        var unread = seen  // the objects read, each standing for one planned object at most
+        var lacking: [Int] = []
+        for (i, p) in planned.enumerated() {
+            if let k = unread.firstIndex(where: { same($0, p) }) { unread.remove(at: k) } else { lacking.append(i) }
+        }
+        // A lacking kind is accounted for by a planned object of that kind already missing;
+        // else it is redrawn where the object read has other attributes, else at the first
+        // planned object of that kind not already redrawn.
+        var lackingKinds = lacking.map { planned[$0] }
+        var accounted = [Bool](repeating: false, count: planned.count)
+        lackingKinds.removeAll { kind in
+            guard let i = planned.indices.first(where: { wrong[$0] && !accounted[$0] && same(planned[$0], kind) }) else { return false }
+            accounted[i] = true
+            return true
+        }
+        for (i, p) in planned.enumerated() {
+            guard let k = lackingKinds.firstIndex(where: { same($0, p) }), let j = placed[i], !same(seen[j], p) else { continue }
+            wrong[i] = true
+            lackingKinds.remove(at: k)
+        }
+        for kind in lackingKinds {
+            if let i = planned.indices.first(where: { same(planned[$0], kind) && !wrong[$0] }) { wrong[i] = true }
+        }
+        boxes += planned.indices.filter { wrong[$0] }.map { planned[$0] }
         let cellW = hp.imageWidth / hp.gridWidth, cellH = hp.imageHeight / hp.gridHeight
         var mask = [Bool](repeating: false, count: hp.imageTokens)
-        for o in wrong {
+        for o in boxes {
             let half = o.side / 2
             let x0 = max(0, (o.x - half) / cellW - redrawMargin), x1 = min(hp.gridWidth - 1, (o.x + half - 1) / cellW + redrawMargin)
             let y0 = max(0, (o.y - half) / cellH - redrawMargin), y1 = min(hp.gridHeight - 1, (o.y + half - 1) / cellH + redrawMargin)
