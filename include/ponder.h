@@ -98,10 +98,12 @@ typedef struct ponder_session_params {
                               (else the last is kept); 1 = the first plan as sampled;
                               default 8; 1 to 64 */
     int32_t check_attempts; /* checked drawing: after the last image token the model reads
-                               its image back into a plan and redraws the cells of objects
-                               that disagree with the plan, at most this many times; 0 = off;
-                               default 2; 0 to 16. Needs a plan (thinking or ponder_set_plan);
-                               docs/plan.md, "Checked drawing" */
+                               its image back into a plan, at most this many times, and after
+                               each read but the last redraws the cells of objects that
+                               disagree with the plan; the image read with the fewest wrong
+                               objects is kept. 0 = off, 1 = read only; default 3; 0 to 16.
+                               Needs a plan (thinking or ponder_set_plan); docs/plan.md,
+                               "Checked drawing" */
 } ponder_session_params;
 
 /* Human-readable name of a status. Returns a static string; never NULL. Thread-safe. */
@@ -191,8 +193,9 @@ ponder_status ponder_decode(ponder_session *session, uint8_t *rgb, size_t rgb_si
 ponder_status ponder_write_png(ponder_session *session, const char *path);
 
 /* How the last drawing was checked (params.check_attempts): *out_checks receives the number
- * of times the image was read back, *out_redraws the number of redraws made. Both 0 before
- * the last token, with checking off, or without a plan. Either pointer may be NULL. */
+ * of times the image was read back, *out_redraws the number of redraws made (each read back
+ * after). Both 0 before the last token, with checking off, or without a plan. Either pointer
+ * may be NULL. session: non-NULL. */
 ponder_status ponder_get_check_stats(const ponder_session *session, int32_t *out_checks,
                                      int32_t *out_redraws);
 

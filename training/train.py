@@ -85,7 +85,23 @@ def build_dataset(args, tok, device):
 PROMPT_MAX, PLAN_MAX = 56, 26  # words of the longest prompt (the engine's limit is 55) and plan
 
 
-def make_batch(idx, modes, P, Q, C, vocab):
+def raster_order(Q, vocab):
+    """Plan ids (padded with -1) with each plan's objects sorted by centre, top to bottom and
+    left to right on a tie: the order in which a reader scanning the picture meets them. The
+    describe direction learns this order (train.py --describe-order raster): a plan read
+    from a picture has no prompt to take its order from."""
+    number = {vocab[str(n)]: n for n in range(128)}
+    out = Q.copy()
+    for row in out:
+        n = int((row >= 0).sum())
+        objs = [row[k:k + 6].copy() for k in range(2, n, 6)]
+        objs.sort(key=lambda o: (number[int(o[5])], number[int(o[4])]))
+        for j, o in enumerate(objs):
+            row[2 + 6 * j: 8 + 6 * j] = o
+    return out
+
+
+def make_batch(idx, modes, P, Q, C, vocab, Qd=None):
     """Token and label tensors for examples `idx`, example k in mode MODES[modes[k]].
 
     P, Q, C are the dataset's prompt ids, plan ids (padded with -1) and codes as tensors on
@@ -97,6 +113,7 @@ def make_batch(idx, modes, P, Q, C, vocab):
     B, dev = len(idx), P.device
     p, q, c = P[idx].long(), Q[idx].long(), C[idx].long() + vocab.image_offset
     think, direct, uncond, describe, plan = (modes == i for i in range(5))
+    qd = q if Qd is None else Qd[idx].long()  # the plans describe writes
     thought = think | plan
 
     def col(token):
@@ -118,7 +135,7 @@ def make_batch(idx, modes, P, Q, C, vocab):
     # Codes always show a scene on white (data.example_chunks), so the plan read from them
     # says white; whoever describes an image takes its background from the pixels.
     pad = a_tok.shape[1] - (2 + 256 + 1 + PLAN_MAX + 1)
-    q_white = q.clone()
+    q_white = qd.clone()
     q_white[:, 1] = vocab["white"]  # the plan's second word: "background" <colour>
     b_tok = torch.cat([col("<bos>"), col("<describe>"), c, col("<think>"), q_white.clamp(min=0), col("</think>"),
                        torch.zeros(B, pad, dtype=torch.long, device=dev)], 1)
@@ -165,6 +182,10 @@ def main():
                     help="how often each of " + ", ".join(MODES) + " is drawn")
     ap.add_argument("--mode-per-batch", action="store_true",
                     help="one mode for a whole batch (so plan-only batches stay short), not one per sequence")
+    ap.add_argument("--describe-order", choices=["plan", "raster"], default="plan",
+                    help="the order of objects in describe's plans: the prompt's (as the plan has them) or raster "
+                    "(top to bottom, then left to right)")
+    ap.add_argument("--warmup", type=int, default=300, help="LR warm-up steps")
     ap.add_argument("--max-minutes", type=float, default=0,
                     help="train for this long once the data is ready, then stop (and export); the LR decays over it")
     args = ap.parse_args()
@@ -202,19 +223,20 @@ def main():
         checkpoint.save(args.out, model, opt, step, c, args)
 
     # The dataset sits on the training device; batches are drawn and built there.
+    Qd = torch.from_numpy(raster_order(Q, vocab)).to(dev) if args.describe_order == "raster" else None
     P, Q, C = (torch.from_numpy(a).to(dev) for a in (P, Q, codes))
     gen = torch.Generator().manual_seed(args.seed * 31 + step)
     amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=bool(args.bf16 if args.bf16 >= 0 else dev.type == "cuda"))
     t0, tokens = time.time(), 0
     run = RunLength(args.steps, args.max_minutes)  # the time limit counts from here, data made
     while not run.over(step):
-        lr = args.lr * warmup_cosine(step, run.progress(step), warmup=300, floor=0.05)
+        lr = args.lr * warmup_cosine(step, run.progress(step), warmup=args.warmup, floor=0.05)
         for g in opt.param_groups:
             g["lr"] = lr
         idx = torch.randint(0, len(C), (args.batch,), generator=gen).to(dev)
         modes = torch.multinomial(mode_p, 1 if args.mode_per_batch else args.batch, replacement=True,
                                   generator=gen).expand(args.batch).to(dev)
-        x, y = make_batch(idx, modes, P, Q, C, vocab)
+        x, y = make_batch(idx, modes, P, Q, C, vocab, Qd)
         model.train()
         with torch.autocast(**amp):
             logits = model(x)

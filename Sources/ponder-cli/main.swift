@@ -82,7 +82,7 @@ struct Generate: ParsableCommand {
     var planAttempts: Int = SessionParameters().planAttempts
 
     @Option(name: .customLong("check"),
-            help: "Checked drawing: read the image back and redraw wrong objects at most N times (0 = off).")
+            help: "Checked drawing: read the image back at most N times, redrawing wrong objects between reads (0 = off).")
     var check: Int = SessionParameters.defaultCheckAttempts
 
     @Option(help: "Worker threads (0 = one per processor, at most 8).")

@@ -55,3 +55,18 @@ def test_make_batch_matches_the_plain_layouts():
         assert x[k, :len(seq)].tolist() == seq, MODES[int(modes[k])]
         assert y[k, :len(seq)].tolist() == labels, MODES[int(modes[k])]
         assert (y[k, len(seq):] == PAD).all() and (x[k, len(seq):] == 0).all()
+
+
+def test_raster_order_sorts_objects_top_to_bottom_then_left_to_right():
+    import numpy as np
+    from train import raster_order
+    vocab = Vocabulary(16)
+    plan = "background black small red star at 90 60 large blue ring at 20 100 medium green cross at 30 60".split()
+    Q = np.full((2, 26), -1, np.int16)
+    Q[0, :len(plan)] = vocab.encode(plan)
+    Q[1, :8] = vocab.encode(plan[:8])
+    R = raster_order(Q, vocab)
+    words = [vocab.words[i] for i in R[0] if i >= 0]
+    assert " ".join(words) == ("background black medium green cross at 30 60 small red star at 90 60 "
+                               "large blue ring at 20 100")
+    assert (R[1] == Q[1]).all()  # one object: unchanged, padding kept

@@ -12,19 +12,24 @@ extension Session {
 
     static let checkStream: UInt64 = 0x6368_6563_6B00_0000  // "check"
 
-    /// Up to checkAttempts rounds of: read the image back; if it matches the plan, stop;
-    /// else redraw the cells that differ.
+    /// Up to checkAttempts reads of the image: if it matches the plan, stop; else, unless
+    /// that was the last read, redraw the cells that differ and read again. Every redraw is
+    /// read back, and the image kept is the one read with the fewest wrong objects (the
+    /// latest on a tie), so checking never leaves an image worse by its own measure.
     func check() throws {
         guard let plan else { return }
         let drawn = plan.objects
+        var best = (codes: codes, wrong: Int.max)
         for attempt in 1...parameters.checkAttempts {
             let seen = try readPlan(codes: codes).objects
             checksUsed += 1
-            let cells = Session.cellsToRedraw(planned: drawn, seen: seen, hp: model.hyperParameters)
-            if cells.isEmpty { return }
+            let (cells, wrong) = Session.cellsToRedraw(planned: drawn, seen: seen, hp: model.hyperParameters)
+            if wrong <= best.wrong { best = (codes, wrong) }
+            if cells.isEmpty || attempt == parameters.checkAttempts { break }
             try redraw(cells, attempt: attempt)
             redrawsUsed += 1
         }
+        codes = best.codes
     }
 
     /// The grid cells (raster indices, ascending) that cover, with the margin, every object
@@ -37,7 +42,8 @@ extension Session {
     /// - what: the planned (shape, colour, size) that the objects read lack, counted as
     ///   multisets; each is redrawn at its planned place (where the object read there has
     ///   other attributes, else the first such planned object).
-    static func cellsToRedraw(planned: [Plan.Object], seen: [Plan.Object], hp: HyperParameters) -> [Int] {
+    /// Also returns how many objects are wrong (extra ones and planned ones).
+    static func cellsToRedraw(planned: [Plan.Object], seen: [Plan.Object], hp: HyperParameters) -> (cells: [Int], wrong: Int) {
         func same(_ a: Plan.Object, _ b: Plan.Object) -> Bool { a.shape == b.shape && a.colour == b.colour && a.size == b.size }
         var wrong = [Bool](repeating: false, count: planned.count)
         var placed = [Int?](repeating: nil, count: planned.count)
@@ -88,7 +94,7 @@ extension Session {
                 for gx in x0...x1 { mask[gy * hp.gridWidth + gx] = true }
             }
         }
-        return mask.indices.filter { mask[$0] }
+        return (mask.indices.filter { mask[$0] }, boxes.count)
     }
 
     /// Resamples the image tokens at `cells` (ascending raster indices) in raster order, each

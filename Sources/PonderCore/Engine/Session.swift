@@ -16,9 +16,10 @@ public struct SessionParameters: Equatable {
     public var planAttempts: Int = 8
     /// Worker threads; 0 picks the number of online processors (at most 8).
     public var threads: Int = 0
-    /// Checked drawing: after the last image token the model reads its image back into a plan
-    /// and redraws the cells of objects that disagree with the plan it drew from, at most
-    /// this many times (each check is followed by a redraw when it fails); 0 turns it off.
+    /// Checked drawing: after the last image token the model reads its image back into a plan,
+    /// at most this many times, and after each read but the last redraws the cells of objects
+    /// that disagree with the plan it drew from; the image read with the fewest wrong objects
+    /// is kept. 0 turns it off, 1 only reads.
     /// Needs a plan and a model that can describe (docs/plan.md, "Checked drawing").
     public var checkAttempts: Int = SessionParameters.defaultCheckAttempts
 
@@ -28,7 +29,7 @@ public struct SessionParameters: Equatable {
     public static let maxPlanAttempts = 64
     public static let maxCheckAttempts = 16
     /// From docs/results.md's measurements of accuracy against time (training/benchmark.py).
-    public static let defaultCheckAttempts = 2
+    public static let defaultCheckAttempts = 3
     public static let maxCFGScale: Float = 100
 
     func validated() throws -> SessionParameters {
