@@ -78,8 +78,8 @@ typedef struct ponder_model_info {
     int32_t head_count;
     int64_t parameter_count; /* transformer and decoder together */
     float default_cfg_scale; /* guidance scale the model was tuned for */
-    int32_t can_read_images; /* 1 if the file has an image encoder (ponder_set_image,
-                                ponder_describe work), else 0 */
+    int32_t can_read_images; /* 1 if the model reads pictures from outside: it has an image
+                                encoder (ponder_set_image*) and the <describe> token, else 0 */
 } ponder_model_info;
 
 /* Sampling and run settings of a session. Get defaults from ponder_session_default_params()
@@ -157,8 +157,9 @@ const char *ponder_session_last_error(const ponder_session *session);
 ponder_status ponder_plan(ponder_session *session, const char *prompt);
 
 /* The current plan as text (docs/plan.md), or NULL when there is none (thinking off and no
- * plan set, or before ponder_plan). Owned by the session; valid until the next call that
- * changes the plan (ponder_plan, ponder_set_plan) or ponder_session_free. */
+ * plan set, before ponder_plan, or after ponder_set_image*). Owned by the session; valid
+ * until the next call that changes the plan (ponder_plan, ponder_set_plan, a successful
+ * ponder_set_image*, ponder_describe) or ponder_session_free: copy it to keep it. */
 const char *ponder_get_plan(ponder_session *session);
 
 /* Replaces the plan with one the caller wrote or edited, so objects can be moved, added or
@@ -207,8 +208,9 @@ ponder_status ponder_get_check_stats(const ponder_session *session, int32_t *out
  * model): any other size is PONDER_ERR_INVALID_ARGUMENT with a message naming both sizes;
  * scale the picture first. The background is read from the border, and the picture is moved
  * onto white and encoded into image codes (docs/format.md, "Encoder"), which ponder_get_tokens
- * and ponder_decode then return. Discards the prompt, plan and any drawing. A model without
- * an encoder gives PONDER_ERR_UNSUPPORTED. session, rgb: non-NULL. */
+ * and ponder_decode then return. Discards the prompt, plan and any drawing; a call that fails
+ * changes nothing. A model without an encoder gives PONDER_ERR_UNSUPPORTED. A size_t of 2^63
+ * or more is refused here and everywhere (no buffer is that large). session, rgb: non-NULL. */
 ponder_status ponder_set_image(ponder_session *session, const uint8_t *rgb, size_t rgb_size,
                                int32_t width, int32_t height);
 
@@ -224,8 +226,11 @@ ponder_status ponder_set_image_png_memory(ponder_session *session, const uint8_t
 /* Reads the session's image (set with ponder_set_image*, or a finished drawing) back into a
  * plan (docs/plan.md): the model's likeliest plan for the image codes, word by word under the
  * plan grammar, with the background read from the pixels. The plan then comes from
- * ponder_get_plan. Deterministic (no sampling). PONDER_ERR_WRONG_STATE without a whole image;
- * PONDER_ERR_UNSUPPORTED for a model that cannot read images. session: non-NULL. */
+ * ponder_get_plan (and replaces the plan the image was drawn from). Deterministic (no
+ * sampling). A plan holds 1 to 4 objects, so a blank picture is still read as holding one.
+ * PONDER_ERR_WRONG_STATE without a whole image; PONDER_ERR_UNSUPPORTED for a model without
+ * the <describe> token. A drawing needs no encoder to be described (its own codes are read);
+ * a picture from outside does (ponder_set_image*). session: non-NULL. */
 ponder_status ponder_describe(ponder_session *session);
 
 /* Reads a PNG file or a PNG in memory into RGB8 pixels, converted as for

@@ -88,6 +88,15 @@ private func string(_ p: UnsafePointer<CChar>, _ what: String, limit: Int) throw
     return s
 }
 
+/// A size_t from C, which Swift sees as Int: a value of 2^63 or more arrives negative.
+/// Such a size claims more memory than exists, so it is an error, never a trap.
+private func checkedSize(_ n: Int, _ what: String) throws -> Int {
+    guard n >= 0 else {
+        throw PonderError(.invalidArgument, "\(what) is \(UInt(bitPattern: n)), more than any buffer can hold")
+    }
+    return n
+}
+
 private func modelBox(_ p: OpaquePointer) -> ModelBox {
     Unmanaged<ModelBox>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
 }
@@ -259,6 +268,7 @@ public func ponder_get_tokens(_ session: OpaquePointer?, _ outCodes: UnsafeMutab
     let box = sessionBox(session)
     return guarded(box) {
         guard let outCount else { throw PonderError(.invalidArgument, "ponder_get_tokens: out_count is NULL") }
+        let capacity = try checkedSize(capacity, "ponder_get_tokens: capacity")
         let codes = box.session.codes
         outCount.pointee = codes.count
         guard let outCodes else { return }
@@ -275,7 +285,7 @@ public func ponder_decode(_ session: OpaquePointer?, _ rgb: UnsafeMutablePointer
     let box = sessionBox(session)
     return guarded(box) {
         guard let rgb else { throw PonderError(.invalidArgument, "ponder_decode: rgb is NULL") }
-        try box.session.decode(into: UnsafeMutableRawBufferPointer(start: rgb, count: size))
+        try box.session.decode(into: UnsafeMutableRawBufferPointer(start: rgb, count: try checkedSize(size, "ponder_decode: rgb_size")))
     }
 }
 
@@ -302,6 +312,7 @@ public func ponder_eval(_ session: OpaquePointer?, _ tokens: UnsafePointer<Int32
     return guarded(box) {
         guard let tokens else { throw PonderError(.invalidArgument, "ponder_eval: tokens is NULL") }
         guard count >= 0, count <= 1 << 20, past >= 0 else { throw PonderError(.invalidArgument, "ponder_eval: bad n_tokens or n_past") }
+        let logitsSize = try checkedSize(logitsSize, "ponder_eval: logits_size")
         let ids = Array(UnsafeBufferPointer(start: tokens, count: count))
         try box.session.evaluate(tokens: ids, keep: past,
                                  logits: UnsafeMutableBufferPointer(start: logits, count: logits == nil ? 0 : logitsSize))
@@ -319,7 +330,8 @@ public func ponder_encode_png(_ rgb: UnsafePointer<UInt8>?, _ size: Int, _ width
         outPNG.pointee = nil
         outSize.pointee = 0
         guard let rgb else { throw PonderError(.invalidArgument, "ponder_encode_png: rgb is NULL") }
-        let bytes = try PNGWriter.encode(rgb: UnsafeRawBufferPointer(start: rgb, count: size), width: Int(width), height: Int(height))
+        let bytes = try PNGWriter.encode(rgb: UnsafeRawBufferPointer(start: rgb, count: try checkedSize(size, "ponder_encode_png: rgb_size")),
+                                         width: Int(width), height: Int(height))
         guard let buffer = malloc(max(bytes.count, 1)) else { throw PonderError(.outOfMemory, "cannot allocate \(bytes.count) bytes") }
         bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         outPNG.pointee = buffer.assumingMemoryBound(to: UInt8.self)
@@ -334,7 +346,8 @@ public func ponder_write_png_rgb(_ rgb: UnsafePointer<UInt8>?, _ size: Int, _ wi
         guard let rgb else { throw PonderError(.invalidArgument, "ponder_write_png_rgb: rgb is NULL") }
         guard let path else { throw PonderError(.invalidArgument, "ponder_write_png_rgb: path is NULL") }
         let p = try string(path, "path", limit: 4096)
-        try PNGWriter.write(rgb: UnsafeRawBufferPointer(start: rgb, count: size), width: Int(width), height: Int(height), path: p)
+        try PNGWriter.write(rgb: UnsafeRawBufferPointer(start: rgb, count: try checkedSize(size, "ponder_write_png_rgb: rgb_size")),
+                            width: Int(width), height: Int(height), path: p)
     }
 }
 
@@ -351,8 +364,8 @@ public func ponder_get_check_stats(_ session: OpaquePointer?, _ outChecks: Unsaf
 // MARK: - Reading images
 
 private func setImage(_ box: SessionBox, _ image: RGBImage) throws {
+    try box.session.setImage(image)  // a failure changes nothing
     box.setPlanText(nil)
-    try box.session.setImage(image)
 }
 
 @_cdecl("ponder_set_image")
@@ -362,7 +375,8 @@ public func ponder_set_image(_ session: OpaquePointer?, _ rgb: UnsafePointer<UIn
     let box = sessionBox(session)
     return guarded(box) {
         guard let rgb else { throw PonderError(.invalidArgument, "ponder_set_image: rgb is NULL") }
-        try setImage(box, RGBImage(rgb: UnsafeRawBufferPointer(start: rgb, count: size), width: Int(width), height: Int(height)))
+        let n = try checkedSize(size, "ponder_set_image: rgb_size")
+        try setImage(box, RGBImage(rgb: UnsafeRawBufferPointer(start: rgb, count: n), width: Int(width), height: Int(height)))
     }
 }
 
@@ -382,8 +396,8 @@ public func ponder_set_image_png_memory(_ session: OpaquePointer?, _ png: Unsafe
     let box = sessionBox(session)
     return guarded(box) {
         guard let png else { throw PonderError(.invalidArgument, "ponder_set_image_png_memory: png is NULL") }
-        guard size >= 0 else { throw PonderError(.invalidArgument, "ponder_set_image_png_memory: png_size is negative") }
-        try setImage(box, PNGReader.decode(UnsafeRawBufferPointer(start: png, count: size)))
+        let n = try checkedSize(size, "ponder_set_image_png_memory: png_size")
+        try setImage(box, PNGReader.decode(UnsafeRawBufferPointer(start: png, count: n)))
     }
 }
 
@@ -430,6 +444,7 @@ public func ponder_read_png_memory(_ png: UnsafePointer<UInt8>?, _ size: Int,
         }
         outRGB.pointee = nil
         guard let png else { throw PonderError(.invalidArgument, "ponder_read_png_memory: png is NULL") }
-        try returnPixels(PNGReader.decode(UnsafeRawBufferPointer(start: png, count: size)), outRGB, outWidth, outHeight)
+        let n = try checkedSize(size, "ponder_read_png_memory: png_size")
+        try returnPixels(PNGReader.decode(UnsafeRawBufferPointer(start: png, count: n)), outRGB, outWidth, outHeight)
     }
 }

@@ -86,6 +86,11 @@ public enum PNGReader {
                 throw PonderError.invalidArgument("PNG: '\(path)' is larger than \(maxFileBytes) bytes")
             }
             bytes.append(contentsOf: block[..<n])
+            // A stream that is no PNG (/dev/zero, a FIFO) is refused at its first bytes, not
+            // after a gigabyte.
+            if bytes.count >= 8 && bytes.count == n && !bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
+                throw PonderError.invalidArgument("PNG: not a PNG (no PNG signature) in '\(path)'")
+            }
             if n < block.count {
                 if ferror(file) != 0 {
                     throw PonderError(.io, "cannot read '\(path)': \(String(cString: strerror(errno)))")

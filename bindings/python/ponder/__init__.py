@@ -124,6 +124,21 @@ def _check(status: int):
                           lib.ponder_status_string(status).decode())
 
 
+def _int(value, what: str, lo: int, hi: int) -> int:
+    """An integer argument for the library (numpy integers too), checked against its range
+    before ctypes could wrap it."""
+    import operator
+    if isinstance(value, bool):
+        raise PonderError(f"{what} must be an integer, not {value!r}", "invalid argument")
+    try:
+        n = operator.index(value)
+    except TypeError:
+        raise PonderError(f"{what} must be an integer, not {value!r}", "invalid argument") from None
+    if not lo <= n <= hi:
+        raise PonderError(f"{what} {n} is out of range ({lo} to {hi})", "invalid argument")
+    return n
+
+
 def _text(s: str) -> bytes:
     if not isinstance(s, str):
         raise TypeError(f"expected str, got {type(s).__name__}")
@@ -144,10 +159,12 @@ class Image:
 
     @classmethod
     def from_rgb(cls, rgb, width: int, height: int) -> "Image":
-        """Pixels as bytes-like RGB8, row-major, exactly width * height * 3 bytes."""
-        rgb = bytes(rgb)
-        if not (isinstance(width, int) and isinstance(height, int)) or width < 1 or height < 1:
-            raise PonderError(f"image size {width}x{height} must be positive integers", "invalid argument")
+        """Pixels as bytes-like RGB8 (bytes, bytearray, memoryview, a uint8 numpy array),
+        row-major, exactly width * height * 3 bytes; sides 1 to 32768."""
+        width, height = _int(width, "image width", 1, 32768), _int(height, "image height", 1, 32768)
+        if isinstance(rgb, (int, str)):
+            raise TypeError(f"rgb must be bytes-like, not {type(rgb).__name__}")
+        rgb = bytes(rgb) if not hasattr(rgb, "tobytes") else rgb.tobytes()
         if len(rgb) != width * height * 3:
             raise PonderError(f"{len(rgb)} bytes of RGB for a {width}x{height} image; {width * height * 3} needed",
                               "invalid argument")
@@ -187,11 +204,21 @@ class Image:
         except ImportError:
             PILImage = None
         if PILImage is not None and isinstance(image, PILImage.Image):
-            if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-                rgba = image.convert("RGBA")
-                white = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
-                image = PILImage.alpha_composite(white, rgba)
-            image = image.convert("RGB")
+            if image.mode.startswith("I;16"):  # 16-bit grey: v / 257, as libpng reads it
+                import numpy as np
+                grey = np.asarray(image, dtype=np.uint16).astype(np.uint32)
+                grey = ((grey * 2 + 257) // 514).astype(np.uint8)
+                image = PILImage.fromarray(grey, "L")
+            try:
+                if image.mode == "La":  # premultiplied: Pillow converts it to LA only
+                    image = image.convert("LA")
+                if image.mode in ("RGBA", "LA", "PA", "RGBa") or (image.mode == "P" and "transparency" in image.info):
+                    rgba = image.convert("RGBA")
+                    white = PILImage.new("RGBA", rgba.size, (255, 255, 255, 255))
+                    image = PILImage.alpha_composite(white, rgba)
+                image = image.convert("RGB")
+            except ValueError as e:
+                raise PonderError(f"a PIL image in mode {image.mode} cannot be read as RGB: {e}", "invalid argument") from None
             return cls(image.width, image.height, image.tobytes())
         raise TypeError(f"expected a ponder.Image or a PIL image, got {type(image).__name__}")
 
@@ -228,25 +255,21 @@ class Session:
         lib = _load()
         self._model = model  # keeps the model alive as long as the session
         p = lib.ponder_session_default_params()
-        if not 0 <= seed < 2 ** 64:
-            raise PonderError(f"seed {seed} is out of range (0 to 2^64-1)", "invalid argument")
-        p.seed = seed
+        p.seed = _int(seed, "seed", 0, 2 ** 64 - 1)
         if temperature is not None:
             p.temperature = temperature
         if top_k is not None:
-            p.top_k = top_k
+            p.top_k = _int(top_k, "top_k", 0, 2 ** 31 - 1)
         if top_p is not None:
             p.top_p = top_p
         if cfg is not None:
             p.cfg_scale = cfg
         p.think = 1 if think else 0
-        p.n_threads = threads
+        p.n_threads = _int(threads, "threads", 0, 256)
         if plan_attempts is not None:
-            p.plan_attempts = plan_attempts
-        if check is not None:
-            if isinstance(check, bool):
-                check = 2 if check else 0
-            p.check_attempts = check
+            p.plan_attempts = _int(plan_attempts, "plan attempts", 1, 64)
+        if check is not None and not (isinstance(check, bool) and check):  # True: the default
+            p.check_attempts = 0 if check is False else _int(check, "check attempts", 0, 16)
         h = C.c_void_p()
         _check(lib.ponder_session_create(model._handle, C.byref(p), C.byref(h)))
         self._handle = h

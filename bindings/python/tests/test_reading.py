@@ -119,7 +119,7 @@ def test_missing_png_names_the_path(tmp_path):
 def test_from_rgb_checks_sizes():
     with pytest.raises(PonderError, match="12 bytes of RGB for a 2x3 image; 18 needed"):
         ponder.Image.from_rgb(bytes(12), 2, 3)
-    with pytest.raises(PonderError, match="must be positive"):
+    with pytest.raises(PonderError, match="image width 0 is out of range"):
         ponder.Image.from_rgb(b"", 0, 0)
     with pytest.raises(TypeError):
         ponder.Image.coerce("not an image")
@@ -164,3 +164,62 @@ def test_check_out_of_range(model):
         model.generate(PROMPT, check=17)
     with pytest.raises(PonderError, match="check attempts -1"):
         model.generate(PROMPT, check=-1)
+
+
+def test_python_arguments_are_range_checked(model):
+    import numpy as np
+    with pytest.raises(PonderError, match="check attempts 4294967299 is out of range"):
+        model.generate(PROMPT, check=2 ** 32 + 3)
+    with pytest.raises(PonderError, match="check attempts must be an integer"):
+        model.generate(PROMPT, check="2")
+    with pytest.raises(PonderError, match="image width 4294967424 is out of range"):
+        ponder.Image.from_rgb(bytes(3 * 128), 2 ** 32 + 128, 1)
+    with pytest.raises(TypeError):
+        ponder.Image.from_rgb(49152, 128, 128)
+    img = ponder.Image.from_rgb(np.zeros((2, 2, 3), np.uint8), np.int64(2), np.int64(2))
+    assert img.width == 2 and len(img.rgb) == 12
+    on = model.generate(PROMPT, seed=3, check=True)
+    default = model.generate(PROMPT, seed=3)
+    assert on.rgb == default.rgb  # True is the library's default, not a count
+
+
+def test_pil_16_bit_and_la_images():
+    from PIL import Image as PILImage
+    import numpy as np
+    grey = PILImage.new("I;16", (2, 2), 65535 // 2)
+    assert ponder.Image.coerce(grey).rgb[:3] == bytes([127, 127, 127])
+    la = PILImage.new("LA", (2, 2), (10, 0)).convert("La")
+    assert ponder.Image.coerce(la).rgb[:3] == bytes([255, 255, 255])  # transparent: white
+
+
+def test_failed_set_image_changes_nothing(reader):
+    with reader.session() as s:
+        s.plan(PROMPT)
+        s.step(256)
+        plan, codes = s.current_plan, s.tokens()
+        with pytest.raises(PonderError, match="64×64"):
+            s.set_image(ponder.Image.from_rgb(bytes(64 * 64 * 3), 64, 64))
+        assert s.current_plan == plan and s.tokens() == codes
+
+
+def test_huge_sizes_are_errors_not_negative(reader):
+    lib = ponder._load()
+    buf = (ponder.C.c_uint8 * 16)()
+    with reader.session() as s:
+        for call in (lambda n: lib.ponder_set_image(s._handle, buf, n, 128, 128),
+                     lambda n: lib.ponder_set_image_png_memory(s._handle, buf, n),
+                     lambda n: lib.ponder_decode(s._handle, buf, n)):
+            for n in (2 ** 64 - 1, 2 ** 63):
+                assert call(n) == 1
+                assert f"{n}, more than any buffer can hold".encode() in lib.ponder_last_error()
+        logits = (ponder.C.c_float * 4)()
+        tokens = (ponder.C.c_int32 * 1)(1)
+        assert lib.ponder_eval(s._handle, tokens, 1, 0, logits, 2 ** 64 - 1) == 1  # was a trap
+
+
+def test_a_stream_that_is_no_png_is_refused_at_once():
+    import time
+    t = time.perf_counter()
+    with pytest.raises(PonderError, match="not a PNG"):
+        ponder.Image.open("/dev/zero")
+    assert time.perf_counter() - t < 1
