@@ -1,4 +1,4 @@
-/* Load/create/generate/free cycles through the C API, for leak checking.
+/* Load/create/generate/read back/free cycles through the C API, for leak checking.
  *
  *   cycles MODEL.gguf CYCLES [THREADS]
  *
@@ -67,7 +67,23 @@ static int one_cycle(const char *path, int cycle, int threads) {
     uint8_t *png = NULL;
     size_t png_size = 0;
     EXPECT(ponder_encode_png(rgb, size, info.image_width, info.image_height, &png, &png_size) == PONDER_OK, "png");
+    int32_t checks = 0, redraws = 0;
+    EXPECT(ponder_get_check_stats(session, &checks, &redraws) == PONDER_OK, "check stats");
+    /* Reading the picture back: from memory, and the error paths. */
+    uint8_t *back = NULL;
+    int32_t width = 0, height = 0;
+    EXPECT(ponder_read_png_memory(png, png_size, &back, &width, &height) == PONDER_OK, "read png");
+    uint8_t *none = NULL;
+    EXPECT(ponder_read_png_memory(png, png_size / 2, &none, &width, &height) != PONDER_OK && none == NULL,
+           "a truncated png");
+    EXPECT(ponder_describe(session) == PONDER_OK, "describe the drawing");
+    if (info.can_read_images) {
+        EXPECT(ponder_set_image_png_memory(session, png, png_size) == PONDER_OK, "set image");
+        EXPECT(ponder_describe(session) == PONDER_OK && ponder_get_plan(session) != NULL, "describe");
+        EXPECT(ponder_set_image(session, rgb, size, info.image_width / 2, info.image_height) != PONDER_OK, "a wrong size");
+    }
     free(rgb);
+    ponder_free(back);
     ponder_free(png);
     ponder_session_free(session);
     ponder_model_free(model);
