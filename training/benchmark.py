@@ -365,7 +365,7 @@ def main():
                   f"over {len(torch_described)} images.", ""]
     lines += [
               f"![thinking versus direct]({os.path.basename(chart)})", "",
-              "Samples (seed 0): image with thinking, image without, the prompt and the plan.", "",
+              ("Samples (seed 0): image with checked thinking, image without a plan, the prompt and the plan." if reads else "Samples (seed 0): image with thinking, image without, the prompt and the plan."), "",
               f"![samples]({os.path.basename(grid)})", ""]
     # A written reading of the figures, under its own heading, survives a rerun.
     if os.path.exists(args.out):
