@@ -1,4 +1,4 @@
-"""GenEval-style evaluation for the Shapes world (the end of ../shared/world.md).
+"""GenEval-style evaluation for the Shapes world (the end of docs/world.md).
 
 `detect(image)` finds the background and every object (shape, colour, fitted side, centre);
 `correct(image, prompt)` decides whether the image is correct for the prompt. Nothing here

@@ -1,4 +1,4 @@
-"""The Shapes world of ../shared/world.md in Python: its words, the renderer, scene validity,
+"""The Shapes world of docs/world.md in Python: its words, the renderer, scene validity,
 the prompt language and the plan's text form. The Swift engine has its own implementation
 (Sources/PonderCore/Language); tests check that the two agree.
 """

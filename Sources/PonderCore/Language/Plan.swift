@@ -224,7 +224,7 @@ public struct PlanGrammar {
 }
 
 extension Plan {
-    /// Whether this layout alone is correct for `prompt` (shared/world.md, "When an image is
+    /// Whether this layout alone is correct for `prompt` (docs/world.md, "When an image is
     /// correct for a prompt", with the plan's exact sizes and centres as the found objects):
     /// its objects match the prompt's one to one with the asked shapes, colours, size classes
     /// and regions, every relation holds, and the background is the asked one. The same rule

@@ -1,4 +1,4 @@
-/// A prompt of the Shapes world's prompt language (shared/world.md), parsed and checked.
+/// A prompt of the Shapes world's prompt language (docs/world.md), parsed and checked.
 public struct Prompt: Equatable {
     public struct Object: Equatable {
         /// Indices into World.shapes / colours / sizes; nil where the prompt leaves it open.

@@ -1,4 +1,4 @@
-/// The Shapes world's vocabulary and constants, as defined in shared/world.md.
+/// The Shapes world's vocabulary and constants, as defined in docs/world.md.
 /// This is the engine's one copy of them; the prompt parser, the plan grammar and the
 /// validity rules all read from here.
 public enum World {
