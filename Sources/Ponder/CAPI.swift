@@ -410,27 +410,33 @@ public func ponder_describe(_ session: OpaquePointer?) -> ponder_status {
     }
 }
 
-private func returnPixels(_ image: RGBImage, _ outRGB: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>,
-                          _ outWidth: UnsafeMutablePointer<Int32>, _ outHeight: UnsafeMutablePointer<Int32>) throws {
-    guard let buffer = malloc(max(image.pixels.count, 1)) else {
-        throw PonderError(.outOfMemory, "cannot allocate \(image.pixels.count) bytes")
+/// The C side of ponder_read_png*: checks the out pointers, then hands `read`'s pixels to
+/// the caller in a malloc'd buffer (freed with ponder_free).
+private func readPixels(_ name: String, _ outRGB: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
+                        _ outWidth: UnsafeMutablePointer<Int32>?, _ outHeight: UnsafeMutablePointer<Int32>?,
+                        _ read: () throws -> RGBImage) -> ponder_status {
+    guarded {
+        guard let outRGB, let outWidth, let outHeight else {
+            throw PonderError(.invalidArgument, "\(name): out_rgb, out_width and out_height must not be NULL")
+        }
+        outRGB.pointee = nil
+        let image = try read()
+        guard let buffer = malloc(max(image.pixels.count, 1)) else {
+            throw PonderError(.outOfMemory, "\(name): cannot allocate \(image.pixels.count) bytes")
+        }
+        image.pixels.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        outRGB.pointee = buffer.assumingMemoryBound(to: UInt8.self)
+        outWidth.pointee = Int32(image.width)
+        outHeight.pointee = Int32(image.height)
     }
-    image.pixels.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-    outRGB.pointee = buffer.assumingMemoryBound(to: UInt8.self)
-    outWidth.pointee = Int32(image.width)
-    outHeight.pointee = Int32(image.height)
 }
 
 @_cdecl("ponder_read_png")
 public func ponder_read_png(_ path: UnsafePointer<CChar>?, _ outRGB: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
                             _ outWidth: UnsafeMutablePointer<Int32>?, _ outHeight: UnsafeMutablePointer<Int32>?) -> ponder_status {
-    guarded {
-        guard let outRGB, let outWidth, let outHeight else {
-            throw PonderError(.invalidArgument, "ponder_read_png: out_rgb, out_width and out_height must not be NULL")
-        }
-        outRGB.pointee = nil
+    readPixels("ponder_read_png", outRGB, outWidth, outHeight) {
         guard let path else { throw PonderError(.invalidArgument, "ponder_read_png: path is NULL") }
-        try returnPixels(PNGReader.read(path: string(path, "path", limit: 4096)), outRGB, outWidth, outHeight)
+        return try PNGReader.read(path: string(path, "path", limit: 4096))
     }
 }
 
@@ -438,13 +444,9 @@ public func ponder_read_png(_ path: UnsafePointer<CChar>?, _ outRGB: UnsafeMutab
 public func ponder_read_png_memory(_ png: UnsafePointer<UInt8>?, _ size: Int,
                                    _ outRGB: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>?,
                                    _ outWidth: UnsafeMutablePointer<Int32>?, _ outHeight: UnsafeMutablePointer<Int32>?) -> ponder_status {
-    guarded {
-        guard let outRGB, let outWidth, let outHeight else {
-            throw PonderError(.invalidArgument, "ponder_read_png_memory: out_rgb, out_width and out_height must not be NULL")
-        }
-        outRGB.pointee = nil
+    readPixels("ponder_read_png_memory", outRGB, outWidth, outHeight) {
         guard let png else { throw PonderError(.invalidArgument, "ponder_read_png_memory: png is NULL") }
         let n = try checkedSize(size, "ponder_read_png_memory: png_size")
-        try returnPixels(PNGReader.decode(UnsafeRawBufferPointer(start: png, count: n)), outRGB, outWidth, outHeight)
+        return try PNGReader.decode(UnsafeRawBufferPointer(start: png, count: n))
     }
 }

@@ -45,12 +45,19 @@ final class PNGReaderTests: XCTestCase {
         XCTAssertEqual(Array(image.pixels.suffix(3)), [255, 255, 255])
     }
 
+    /// `plain` and `withBackground` (the same pixels plus a bKGD chunk) decode to their
+    /// sizes, and their first pixel (fully transparent) comes out white, then `background`.
+    func checkTransparentFirstPixel(_ plain: String, _ withBackground: String, width: Int, height: Int,
+                                    background: [UInt8], file: StaticString = #filePath, line: UInt = #line) throws {
+        try check(plain, width: width, height: height, file: file, line: line)
+        try check(withBackground, width: width, height: height, file: file, line: line)
+        XCTAssertEqual(Array(try decode(fixture(plain)).pixels.prefix(3)), [255, 255, 255], file: file, line: line)
+        XCTAssertEqual(Array(try decode(fixture(withBackground)).pixels.prefix(3)), background, file: file, line: line)
+    }
+
     func testGreyAlphaOnWhiteAndOnItsBackground() throws {
-        try check("grey-alpha", width: 4, height: 2)
-        try check("grey-alpha-bkgd", width: 4, height: 2)
-        // Column 0 is fully transparent: white, then bKGD's grey 60.
-        XCTAssertEqual(Array(try decode(fixture("grey-alpha")).pixels.prefix(3)), [255, 255, 255])
-        XCTAssertEqual(Array(try decode(fixture("grey-alpha-bkgd")).pixels.prefix(3)), [60, 60, 60])
+        // Column 0 is fully transparent; bKGD is grey 60.
+        try checkTransparentFirstPixel("grey-alpha", "grey-alpha-bkgd", width: 4, height: 2, background: [60, 60, 60])
     }
 
     func testPalettes() throws {
@@ -60,11 +67,8 @@ final class PNGReaderTests: XCTestCase {
     }
 
     func testPaletteWithTRNSOnWhiteAndOnItsBackgroundIndex() throws {
-        try check("palette-trns", width: 4, height: 2)
-        try check("palette-trns-bkgd", width: 4, height: 2)
-        // Pixel 0 is entry 0 (alpha 0): white, then palette entry 2 (bKGD's index).
-        XCTAssertEqual(Array(try decode(fixture("palette-trns")).pixels.prefix(3)), [255, 255, 255])
-        XCTAssertEqual(Array(try decode(fixture("palette-trns-bkgd")).pixels.prefix(3)), [10, 20, 250])
+        // Pixel 0 is entry 0 (alpha 0); bKGD names palette entry 2.
+        try checkTransparentFirstPixel("palette-trns", "palette-trns-bkgd", width: 4, height: 2, background: [10, 20, 250])
     }
 
     func testRGBWithEveryFilterAndWithATRNSColour() throws {

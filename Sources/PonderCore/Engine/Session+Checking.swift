@@ -17,7 +17,9 @@ extension Session {
     /// read back, and the image kept is the one read with the fewest wrong objects (the
     /// latest on a tie), so checking never leaves an image worse by its own measure.
     func check() throws {
-        guard let plan else { return }
+        // Drawing without a plan has nothing to check against; a model without <describe>
+        // cannot read its drawing.
+        guard let plan, parameters.checkAttempts > 0, model.vocabulary.describe != nil else { return }
         let drawn = plan.objects
         var best = (codes: codes, wrong: Int.max)
         for attempt in 1...parameters.checkAttempts {

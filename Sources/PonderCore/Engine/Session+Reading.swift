@@ -58,6 +58,6 @@ extension Session {
         }
         let sequence = [vocab.bos, describe] + codes.map { vocab.imageToken(code: Int($0)) } + [vocab.think]
         try feed(Session.readingSequence, sequence)
-        return try writePlan(seq: Session.readingSequence, greedy: true)
+        return try writePlan(seq: Session.readingSequence, sampler: reader)
     }
 }

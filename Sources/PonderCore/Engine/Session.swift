@@ -80,6 +80,8 @@ public final class Session {
     let pool: ThreadPool
     let state: TransformerState
     var sampler: Sampler
+    /// Reading a picture is deterministic: the likeliest allowed word each time.
+    let reader: Sampler
     /// Whether the transformer's logits are those for the next image token.
     private var drawing = false
     /// The conditional sequence the image tokens follow (see startDrawing).
@@ -92,8 +94,7 @@ public final class Session {
     public var guided: Bool { cfgScale != 1 }
 
     public init(model: Model, parameters: SessionParameters = SessionParameters()) throws {
-        var p = try parameters.validated()
-        if model.vocabulary.describe == nil { p.checkAttempts = 0 }  // a model that cannot read its drawings
+        let p = try parameters.validated()
         self.model = model
         self.parameters = p
         cfgScale = p.cfgScale ?? model.hyperParameters.defaultCFGScale
@@ -101,6 +102,7 @@ public final class Session {
         state = try TransformerState(weights: model.weights, pool: pool)
         sampler = Sampler(params: SamplingParameters(temperature: p.temperature, topK: p.topK, topP: p.topP),
                           seed: p.seed, capacity: model.hyperParameters.vocabSize)
+        reader = Sampler(params: SamplingParameters(temperature: 0), seed: 0, capacity: model.hyperParameters.vocabSize)
         codes.reserveCapacity(model.hyperParameters.imageTokens)
     }
 
@@ -133,8 +135,9 @@ public final class Session {
     }
 
     /// Writes one plan on sequence `seq` after what it holds, each word constrained by the plan
-    /// grammar: sampled, or with `greedy` the likeliest allowed word each time.
-    func writePlan(seq: Int = 0, greedy: Bool = false) throws -> Plan {
+    /// grammar and drawn by `sampler` (the session's, unless given).
+    func writePlan(seq: Int = 0, sampler given: Sampler? = nil) throws -> Plan {
+        let sampler = given ?? self.sampler
         let vocab = model.vocabulary
         var grammar = PlanGrammar()
         var candidates: [Int32] = []
@@ -145,15 +148,10 @@ public final class Session {
             for n in allowed.numbers { candidates.append(vocab.id(String(n))!) }
             if allowed.end { candidates.append(vocab.endThink) }
             let logits = state.logits(of: seq)
-            var token = candidates[0]
-            if greedy {
-                for id in candidates where logits[Int(id)] > logits[Int(token)] { token = id }
-            } else {
-                token = sampler.sample(count: candidates.count) { ids, out in
-                    for (i, id) in candidates.enumerated() {
-                        ids[i] = id
-                        out[i] = logits[Int(id)]
-                    }
+            let token = sampler.sample(count: candidates.count) { ids, out in
+                for (i, id) in candidates.enumerated() {
+                    ids[i] = id
+                    out[i] = logits[Int(id)]
                 }
             }
             if token == vocab.endThink { break }
@@ -192,7 +190,7 @@ public final class Session {
             made += 1
             if codes.count < total {
                 try state.advance(token, sequences: guided ? 2 : 1)
-            } else if plan != nil && parameters.checkAttempts > 0 {
+            } else {
                 try check()
             }
         }

@@ -268,8 +268,10 @@ class Session:
         p.n_threads = _int(threads, "threads", 0, 256)
         if plan_attempts is not None:
             p.plan_attempts = _int(plan_attempts, "plan attempts", 1, 64)
-        if check is not None and not (isinstance(check, bool) and check):  # True: the default
-            p.check_attempts = 0 if check is False else _int(check, "check attempts", 0, 16)
+        if check is False:
+            p.check_attempts = 0
+        elif check is not None and check is not True:  # True keeps the library's default
+            p.check_attempts = _int(check, "check attempts", 0, 16)
         h = C.c_void_p()
         _check(lib.ponder_session_create(model._handle, C.byref(p), C.byref(h)))
         self._handle = h
