@@ -124,7 +124,7 @@ final class ReadingTests: XCTestCase {
         try s.step(256)
         let before = s.codes
         let cells = Array(40...44) + Array(56...60) + Array(200...210)
-        try s.redraw(cells, attempt: 1)
+        try s.redraw(cells, seed: 1)
         let inside = Set(cells)
         for i in 0..<256 where !inside.contains(i) { XCTAssertEqual(s.codes[i], before[i], "cell \(i) was kept") }
         XCTAssertNotEqual(cells.map { s.codes[$0] }, cells.map { before[$0] })
@@ -132,7 +132,7 @@ final class ReadingTests: XCTestCase {
         let t = try Session(model: s.model, parameters: p)
         try t.plan(prompt: "a red circle above a blue star")
         try t.step(256)
-        try t.redraw(cells, attempt: 1)
+        try t.redraw(cells, seed: 1)
         XCTAssertEqual(t.codes, s.codes)
     }
 

@@ -15,8 +15,10 @@ extension Session {
     /// Up to checkAttempts reads of the image: if it matches the plan, stop; else, unless
     /// that was the last read, redraw the cells that differ and read again. Every redraw is
     /// read back, and the image kept is the one read with the fewest wrong objects (the
-    /// latest on a tie), so checking never leaves an image worse by its own measure.
-    func check() throws {
+    /// latest on a tie), so checking never leaves an image worse by its own measure. With
+    /// `within`, only those cells are ever redrawn (an edit checks what it drew, and keeps
+    /// the rest of the picture as it was).
+    func check(within: CellMask? = nil) throws {
         // Drawing without a plan has nothing to check against; a model without <describe>
         // cannot read its drawing.
         guard let plan, parameters.checkAttempts > 0, model.vocabulary.describe != nil else { return }
@@ -25,10 +27,11 @@ extension Session {
         for attempt in 1...parameters.checkAttempts {
             let seen = try readPlan(codes: codes).objects
             checksUsed += 1
-            let (cells, wrong) = Session.cellsToRedraw(planned: drawn, seen: seen, hp: model.hyperParameters)
+            var (cells, wrong) = Session.cellsToRedraw(planned: drawn, seen: seen, hp: model.hyperParameters)
+            if let within { cells = cells.filter { within[$0] } }
             if wrong <= best.wrong { best = (codes, wrong) }
             if cells.isEmpty || attempt == parameters.checkAttempts { break }
-            try redraw(cells, attempt: attempt)
+            try redraw(cells, seed: parameters.seed ^ Session.checkStream ^ UInt64(attempt))
             redrawsUsed += 1
         }
         codes = best.codes
@@ -85,24 +88,15 @@ extension Session {
             if let i = planned.indices.first(where: { same(planned[$0], kind) && !wrong[$0] }) { wrong[i] = true }
         }
         boxes += planned.indices.filter { wrong[$0] }.map { planned[$0] }
-        let cellW = hp.imageWidth / hp.gridWidth, cellH = hp.imageHeight / hp.gridHeight
-        var mask = [Bool](repeating: false, count: hp.imageTokens)
-        for o in boxes {
-            let half = o.side / 2
-            let x0 = max(0, (o.x - half) / cellW - redrawMargin), x1 = min(hp.gridWidth - 1, (o.x + half - 1) / cellW + redrawMargin)
-            let y0 = max(0, (o.y - half) / cellH - redrawMargin), y1 = min(hp.gridHeight - 1, (o.y + half - 1) / cellH + redrawMargin)
-            guard x0 <= x1, y0 <= y1 else { continue }
-            for gy in y0...y1 {
-                for gx in x0...x1 { mask[gy * hp.gridWidth + gx] = true }
-            }
-        }
-        return (mask.indices.filter { mask[$0] }, boxes.count)
+        var mask = CellMask(hp)
+        for o in boxes { mask.mark(PixelBox(o), margin: redrawMargin) }
+        return (mask.indices, boxes.count)
     }
 
     /// Resamples the image tokens at `cells` (ascending raster indices) in raster order, each
     /// conditioned on the drawing's context and every code before it; runs of kept codes in
-    /// between are fed in batches. Seeded per attempt, so deterministic.
-    func redraw(_ cells: [Int], attempt: Int) throws {
+    /// between are fed in batches. Each caller gives its own seed, so deterministic.
+    func redraw(_ cells: [Int], seed: UInt64) throws {
         guard let first = cells.first else { return }
         let vocab = model.vocabulary
         let total = totalTokens, guided = self.guided
@@ -111,7 +105,7 @@ extension Session {
         let before = codes[..<first].map { vocab.imageToken(code: Int($0)) }
         try feed(0, drawContext + before)
         if guided { try feed(1, [vocab.bos, vocab.image] + before) }
-        sampler.rng = RandomSource(seed: parameters.seed ^ Session.checkStream ^ UInt64(attempt))
+        sampler.rng = RandomSource(seed: seed)
         var i = first
         while i < total {
             if redrawn[i] {

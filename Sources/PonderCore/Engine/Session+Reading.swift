@@ -14,21 +14,28 @@ extension Session {
                 "the image is \(image.width)×\(image.height) pixels; the model reads \(hp.imageWidth)×\(hp.imageHeight) "
                 + "(scale it to that size first)")
         }
-        guard let encoder = model.encoder else {
-            throw PonderError(.unsupported, "this model file has no image encoder ('ponder.encoder.ops'): it can draw but cannot read images")
-        }
-        var pixels = image.pixels
-        let background = Background.detect(pixels, width: image.width, height: image.height)
-        let encoded = try pixels.withUnsafeMutableBufferPointer { buffer -> [Int32] in
-            Background.move(buffer.baseAddress!, pixels: image.width * image.height, from: background, to: 0)
-            return try encoder.encode(rgb: buffer.baseAddress!, pool: pool)
-        }
+        let background = Background.detect(image.pixels, width: image.width, height: image.height)
+        let encoded = try encode(image, background: background)
         prompt = nil
         plan = nil
         planAttemptsUsed = 0
         resetDrawing()
         imageBackground = background
         codes = encoded
+        picture = image
+    }
+
+    /// The codes of a picture of the model's size, moved from `background` onto white first
+    /// as the encoder was trained.
+    func encode(_ image: RGBImage, background: Int) throws -> [Int32] {
+        guard let encoder = model.encoder else {
+            throw PonderError(.unsupported, "this model file has no image encoder ('ponder.encoder.ops'): it can draw but cannot read images")
+        }
+        var pixels = image.pixels
+        return try pixels.withUnsafeMutableBufferPointer { buffer -> [Int32] in
+            Background.move(buffer.baseAddress!, pixels: image.width * image.height, from: background, to: 0)
+            return try encoder.encode(rgb: buffer.baseAddress!, pool: pool)
+        }
     }
 
     /// Reads the session's image (set with setImage, or drawn) back into a plan: the model's

@@ -76,6 +76,12 @@ public final class Session {
     public internal(set) var redrawsUsed = 0
     /// The background read from the pixels of an image set with setImage, else nil.
     var imageBackground: Int?
+    /// The picture an edit made (Session+Editing), which decode returns; nil while drawing.
+    public internal(set) var canvas: Canvas?
+    /// The picture set with setImage, kept for an edit to composite onto.
+    var picture: RGBImage?
+    /// Cells the last edit redrew (Session+Editing).
+    public internal(set) var editedCells = 0
 
     let pool: ThreadPool
     let state: TransformerState
@@ -236,6 +242,9 @@ public final class Session {
 
     func resetDrawing() {
         codes.removeAll(keepingCapacity: true)
+        canvas = nil
+        picture = nil
+        editedCells = 0
         drawing = false
         checksUsed = 0
         redrawsUsed = 0
@@ -287,11 +296,15 @@ public final class Session {
     public static let pendingFill: UInt8 = 128
 
     /// Decodes the tokens so far into RGB8 (row-major) on the image's background; not yet
-    /// generated cells are grey.
+    /// generated cells are grey. After an edit, the edited picture (Session+Editing).
     public func decode(into rgb: UnsafeMutableRawBufferPointer) throws {
         guard !codes.isEmpty else { throw PonderError.wrongState("no image tokens yet: call step before decode") }
         guard rgb.count >= imageByteCount, let base = rgb.baseAddress else {
             throw PonderError(.bufferTooSmall, "RGB buffer holds \(rgb.count) bytes; the image needs \(imageByteCount)")
+        }
+        if let canvas {
+            base.copyMemory(from: canvas.image.pixels, byteCount: imageByteCount)
+            return
         }
         let hp = model.hyperParameters
         var grid = codes

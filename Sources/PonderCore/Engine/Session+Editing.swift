@@ -1,0 +1,294 @@
+/// Editing a picture (docs/canvas.md): edit by plan, redraw a region (inpainting) and add an
+/// element. Each edit works out which image-token cells change, redraws only those (every
+/// other cell's code is fed to the model, not sampled), checks what it drew when checked
+/// drawing is on, and composites the drawn cells onto the input picture, whose other pixels
+/// stay byte for byte.
+extension Session {
+    static let editStream: UInt64 = 0x6564_6974_0000_0000  // "edit"
+    static let placeStream: UInt64 = 0x706C_6163_6500_0000  // "place"
+
+    // MARK: Canvases
+
+    /// A canvas from a picture of the model's size: encodes it and, without a plan, describes
+    /// it (the plan's background is then read from the border). A plan given is the caller's
+    /// word for what the picture holds (docs/plan.md; the background line alone for a picture
+    /// with no objects). Becomes the session's canvas.
+    public func canvas(image: RGBImage, plan given: Plan? = nil) throws -> Canvas {
+        try setImage(image)
+        let plan: Plan
+        if let given {
+            plan = given
+            if given.background != imageBackground { codes = try encode(image, background: given.background) }
+            imageBackground = given.background
+            self.plan = given
+        } else {
+            plan = try describe()
+        }
+        let made = Canvas(image: image, plan: plan, codes: codes)
+        canvas = made
+        return made
+    }
+
+    /// The session's canvas: the last edit's result, else the picture set with setImage (with
+    /// the plan set or described for it, else described now), else the finished drawing.
+    public func currentCanvas() throws -> Canvas {
+        if let canvas { return canvas }
+        if let picture { return try canvas(image: picture, plan: plan) }
+        guard codes.count == totalTokens else {
+            throw PonderError.wrongState(codes.isEmpty ? "no picture to edit: set one (ponder_set_image) or draw one"
+                                                        : "the drawing is not finished: \(codes.count) of \(totalTokens) tokens drawn")
+        }
+        let plan = try self.plan ?? describe()
+        let made = Canvas(image: try RGBImage(width: imageWidth, height: imageHeight, pixels: decode()), plan: plan, codes: codes)
+        canvas = made
+        return made
+    }
+
+    /// Gives the picture set with setImage the caller's plan (instead of describing it).
+    public func setCanvasPlan(_ plan: Plan) throws {
+        guard let picture else {
+            throw PonderError.wrongState("no picture to give a plan to: set one with setImage (ponder_set_image) first")
+        }
+        _ = try canvas(image: picture, plan: plan)
+    }
+
+    // MARK: Edits
+
+    /// Edit by plan: the picture redrawn to `plan`. Cells an object covers before or after a
+    /// change (moved, recoloured, resized, removed, added), with redrawMargin cells around,
+    /// are redrawn; a background change alone redraws nothing (docs/format.md, "Backgrounds").
+    public func edit(_ canvas: Canvas, plan new: Plan) throws -> Canvas {
+        var unmatched = new.objects
+        var changed: [Plan.Object] = []
+        for o in canvas.plan.objects {
+            if let k = unmatched.firstIndex(of: o) { unmatched.remove(at: k) } else { changed.append(o) }
+        }
+        changed += unmatched
+        var cells = CellMask(model.hyperParameters)
+        for o in changed { cells.mark(PixelBox(o), margin: Session.redrawMargin) }
+        return try draw(canvas, as: new, cells: cells)
+    }
+
+    /// Redraws a region (inpainting): the objects whose centres lie in `region` go, and
+    /// with a phrase of the prompt language ("a small red star") one new object is planned
+    /// inside the region; without one (nil or blank) the region is cleared to the background.
+    /// The cells the region touches are redrawn, and those of the objects removed and added
+    /// with redrawMargin cells around.
+    public func redraw(_ canvas: Canvas, region: PixelBox, phrase: String?) throws -> Canvas {
+        let box = try region.validated(width: World.canvas, height: World.canvas)
+        let kept = canvas.plan.objects.filter { !box.contains(x: $0.x, y: $0.y) }
+        var cells = CellMask(model.hyperParameters)
+        cells.mark(box, margin: 0)
+        for o in canvas.plan.objects where box.contains(x: o.x, y: o.y) { cells.mark(PixelBox(o), margin: Session.redrawMargin) }
+        var plan = Plan(background: canvas.plan.background, objects: kept)
+        if let phrase, !Session.words(phrase).isEmpty {
+            let added = try place(phrase, into: plan, within: box)
+            plan.objects.append(added)
+            cells.mark(PixelBox(added), margin: Session.redrawMargin)
+        }
+        return try draw(canvas, as: plan, cells: cells)
+    }
+
+    /// Adds one object by a phrase of the prompt language, which may place it against an
+    /// object in the picture with "the" ("a red star to the right of the blue circle"). The
+    /// model thinks the new object's plan line with the picture's objects fed, under the plan
+    /// grammar and the phrase (so the phrase and the gap rules hold by construction); then
+    /// only its cells are drawn.
+    public func add(_ canvas: Canvas, phrase: String) throws -> Canvas {
+        guard !Session.words(phrase).isEmpty else {
+            throw PonderError.badPrompt("the phrase is empty: say what to add, e.g. 'a red star to the right of the blue circle'")
+        }
+        guard canvas.plan.objects.count < World.maxObjects else {
+            throw PonderError.badPrompt("the picture already holds \(canvas.plan.objects.count) objects, the most a picture may hold; remove one first")
+        }
+        let added = try place(phrase, into: canvas.plan, within: nil)
+        var cells = CellMask(model.hyperParameters)
+        cells.mark(PixelBox(added), margin: Session.redrawMargin)
+        return try draw(canvas, as: Plan(background: canvas.plan.background, objects: canvas.plan.objects + [added]), cells: cells)
+    }
+
+    // MARK: Drawing an edit
+
+    /// Redraws `cells` of the canvas for `plan`, checks them, and composites the result onto
+    /// the canvas's picture (moved to the plan's background first if that changed).
+    func draw(_ canvas: Canvas, as plan: Plan, cells: CellMask) throws -> Canvas {
+        let hp = model.hyperParameters
+        guard canvas.codes.count == hp.imageTokens, canvas.image.width == hp.imageWidth, canvas.image.height == hp.imageHeight else {
+            throw PonderError.invalidArgument("the canvas was made for another model (\(canvas.image.width)×\(canvas.image.height), \(canvas.codes.count) codes)")
+        }
+        var picture = canvas.image.pixels
+        if plan.background != canvas.plan.background {
+            picture.withUnsafeMutableBufferPointer {
+                Background.move($0.baseAddress!, pixels: hp.imageWidth * hp.imageHeight, from: canvas.plan.background, to: plan.background)
+            }
+        }
+        prompt = nil
+        planAttemptsUsed = 0
+        resetDrawing()
+        self.plan = plan
+        imageBackground = plan.background
+        codes = canvas.codes
+        if !cells.isEmpty {
+            if plan.objects.isEmpty {
+                // Nothing left to draw: the cells become what the encoder reads in an empty picture.
+                let blank = try encode(RGBImage(checkedWidth: hp.imageWidth, height: hp.imageHeight,
+                                                pixels: [UInt8](repeating: 255, count: imageByteCount)), background: 0)
+                for i in cells.indices { codes[i] = blank[i] }
+            } else {
+                drawContext = try drawingContext(for: plan)
+                try redraw(cells.indices, seed: parameters.seed ^ Session.editStream)
+                try check(within: cells)
+            }
+            picture = cells.composite(try decode(), over: picture)
+        }
+        let made = Canvas(image: RGBImage(checkedWidth: hp.imageWidth, height: hp.imageHeight, pixels: picture), plan: plan, codes: codes)
+        self.canvas = made
+        editedCells = cells.indices.count
+        return made
+    }
+
+    /// `<bos> PROMPT <think> PLAN </think> <image>` for a plan with no prompt: PROMPT names
+    /// each object ("a large red circle and a small blue star"), as a prompt the plan satisfies.
+    func drawingContext(for plan: Plan) throws -> [Int32] {
+        let vocab = model.vocabulary
+        let prompt = try Prompt(Session.phrases(plan.objects).joined(separator: " and "))
+        return [vocab.bos] + (try model.tokens(prompt, onWhite: true)) + [vocab.think]
+            + model.tokens(Plan(background: 0, objects: plan.objects)) + [vocab.endThink, vocab.image]
+    }
+
+    static func phrases(_ objects: [Plan.Object]) -> [String] {
+        objects.map { "a \(World.sizes[$0.size]) \(World.colours[$0.colour]) \(World.shapes[$0.shape])" }
+    }
+
+    static func words(_ text: String) -> [String] {
+        text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).map { $0.lowercased() }
+    }
+
+    // MARK: Placing a new object
+
+    /// Plans one new object for `phrase` beside `plan`'s objects: the model writes its plan
+    /// line after the picture's (fed, not sampled), each word drawn from the words that keep
+    /// the phrase true (shape, colour, size, region, relation), the world's margin and gap
+    /// rules, and the object inside `within` when given.
+    func place(_ phrase: String, into plan: Plan, within box: PixelBox?) throws -> Plan.Object {
+        guard plan.objects.count < World.maxObjects else {
+            throw PonderError.badPrompt("no room for '\(phrase)': the picture keeps \(plan.objects.count) objects, the most a picture may hold")
+        }
+        let request = try PhraseRequest(phrase, picture: plan)
+        let want = request.object
+        var grammar = PlanGrammar()
+        for w in plan.words { try grammar.accept(word: w) }
+        func allowed(x: Int, y: Int, side s: Int) -> Bool {
+            guard grammar.fits(x: x, y: y, side: s) else { return false }
+            if let r = want.region {
+                let cell = World.regions[r]
+                guard World.third(Double(x)) == cell.column, World.third(Double(y)) == cell.row else { return false }
+            }
+            if let (relation, target) = request.relation {
+                guard World.holds(relation, ax: Double(x), ay: Double(y), bx: Double(target.x), by: Double(target.y)) else { return false }
+            }
+            if let box {
+                guard x - s / 2 >= box.x0, x + s / 2 <= box.x1, y - s / 2 >= box.y0, y + s / 2 <= box.y1 else { return false }
+            }
+            return true
+        }
+        func xs(_ s: Int) -> [Int] {
+            let range = PlanGrammar.coordinateRange(side: s)
+            return range.filter { x in range.contains { allowed(x: x, y: $0, side: s) } }
+        }
+        let sizes = (want.size.map { [$0] } ?? Array(World.sizes.indices)).filter { !xs(World.sizePixels[$0]).isEmpty }
+        guard !sizes.isEmpty else {
+            var reason = "every place breaks the \(World.gap) px gap to an object in the picture or the \(World.margin) px margin"
+            if box != nil { reason += ", or leaves the region \(box!)" }
+            throw PonderError.badPrompt("no room for '\(request.text)': \(reason)")
+        }
+
+        // Think the new line after the picture's plan.
+        let vocab = model.vocabulary
+        let context = [vocab.bos] + (try model.tokens(request.prompt)) + [vocab.think] + model.tokens(plan)
+        try feed(0, context)
+        sampler.rng = RandomSource(seed: parameters.seed ^ Session.placeStream)
+        func pick(_ words: [String]) throws -> String {
+            let ids = words.map { vocab.id($0)! }
+            let logits = state.logits(of: 0)
+            let token = sampler.sample(count: ids.count) { out, values in
+                for (i, id) in ids.enumerated() { out[i] = id; values[i] = logits[Int(id)] }
+            }
+            let word = vocab.words[Int(token)]
+            try grammar.accept(word: word)
+            try state.append(0, [token])
+            return word
+        }
+        let size = World.sizes.firstIndex(of: try pick(sizes.map { World.sizes[$0] }))!
+        let side = World.sizePixels[size]
+        let colour = World.colours.firstIndex(of: try pick(want.colour.map { [World.colours[$0]] } ?? World.colours))!
+        _ = try pick([World.shapes[want.shape]])
+        _ = try pick(["at"])
+        let x = Int(try pick(xs(side).map(String.init)))!
+        let range = PlanGrammar.coordinateRange(side: side)
+        let y = Int(try pick(range.filter { allowed(x: x, y: $0, side: side) }.map(String.init)))!
+        return Plan.Object(shape: want.shape, colour: colour, size: size, x: x, y: y)
+    }
+}
+
+/// A phrase that adds one object to a picture, parsed against the objects already there.
+struct PhraseRequest {
+    /// The phrase's words, normalised.
+    let text: String
+    /// What the phrase asks for (shape; colour, size and region where it names them).
+    let object: Prompt.Object
+    /// A relation to an object of the picture, referred to with "the".
+    let relation: (World.Relation, Plan.Object)?
+    /// The prompt the new plan line is thought under: one phrase per object in the picture
+    /// ("a large red circle"), the phrase, and the picture's background.
+    let prompt: Prompt
+
+    init(_ phrase: String, picture plan: Plan) throws {
+        var words = Session.words(phrase)
+        if let last = words.last, last.hasSuffix(".") { words[words.count - 1] = String(last.dropLast()) }
+        text = words.joined(separator: " ")
+        // "the …" after a relation names an object in the picture. It is parsed as "a …" to
+        // learn what it describes, then looked up among the picture's objects.
+        var reference: Int?
+        for r in World.Relation.allCases {
+            let n = r.words.count
+            for k in stride(from: n, to: words.count, by: 1) where words[k] == "the" && Array(words[(k - n)..<k]) == r.words {
+                reference = k
+            }
+        }
+        var parsedWords = words
+        if let reference { parsedWords[reference] = "a" }
+        let parsed = try Prompt(parsedWords.joined(separator: " "))
+        guard parsed.background == nil else {
+            throw PonderError.badPrompt("'\(text)' names a background; a phrase adds an object (change the background in the plan)")
+        }
+        let expected = reference == nil ? 1 : 2
+        guard parsed.objects.count == expected, parsed.relations.count <= 1 else {
+            let n = parsed.objects.count - (expected - 1)
+            throw PonderError.badPrompt("'\(text)' asks for \(n) objects; a phrase adds one "
+                + "(to place it against an object in the picture, name that object with 'the', e.g. 'to the left of the blue circle')")
+        }
+        object = parsed.objects[0]
+        if reference != nil, let placement = parsed.relations.first {
+            let want = parsed.objects[1]
+            let matches = plan.objects.filter { o in
+                o.shape == want.shape && (want.colour == nil || o.colour == want.colour) && (want.size == nil || o.size == want.size)
+            }
+            let described = "'the \(([want.size.map { World.sizes[$0] }, want.colour.map { World.colours[$0] }, World.shapes[want.shape]] as [String?]).compactMap { $0 }.joined(separator: " "))'"
+            let holds = plan.objects.isEmpty ? "it holds no objects" : "it holds " + Session.phrases(plan.objects).joined(separator: ", ")
+            guard !matches.isEmpty else {
+                throw PonderError.badPrompt("\(described) names no object in the picture (\(holds))")
+            }
+            guard matches.count == 1 else {
+                throw PonderError.badPrompt("\(described) could mean any of \(matches.count) objects in the picture (\(holds)); name its size or colour too")
+            }
+            relation = (placement.relation, matches[0])
+        } else {
+            relation = nil
+        }
+        // The prompt for thinking names every object, so the reference resolves in it too.
+        var full = Session.phrases(plan.objects) + [text]
+        if plan.background != 0 { full[full.count - 1] += " on a \(World.backgrounds[plan.background]) background" }
+        prompt = try Prompt(full.joined(separator: " and "))
+    }
+}

@@ -1,0 +1,170 @@
+import Foundation
+import XCTest
+@testable import PonderCore
+
+/// Editing a picture through the Swift API (docs/canvas.md): which cells each kind of edit
+/// redraws, pixels outside them kept byte for byte, the phrase's references and room, and
+/// determinism over thread counts.
+final class CanvasTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let shipped = try? Model(path: root.appendingPathComponent("models/ponder-shapes-q8_0.gguf").path)
+
+    func session(seed: UInt64 = 1, threads: Int = 0, check: Int = 0) throws -> Session {
+        guard let m = Self.shipped else { throw XCTSkip("the default model is not in models/") }
+        var p = SessionParameters()
+        p.seed = seed
+        p.threads = threads
+        p.checkAttempts = check
+        return try Session(model: m, parameters: p)
+    }
+
+    func error(_ body: () throws -> Void) -> PonderError? {
+        do { try body() } catch let e as PonderError { return e } catch { XCTFail("\(error)") }
+        return nil
+    }
+
+    /// A base picture drawn from a fixed plan: a red circle on the left, a blue square on the right.
+    func base(_ s: Session) throws -> Canvas {
+        try s.plan(prompt: "a red circle to the left of a blue square")
+        try s.setPlan("background white\nmedium red circle at 32 64\nmedium blue square at 96 64")
+        try s.step(s.totalTokens)
+        return try s.currentCanvas()
+    }
+
+    /// Pixels more than 16 px from every changed object's box (before and after).
+    func assertFarPixelsKept(_ a: Canvas, _ b: Canvas, changed: [Plan.Object], file: StaticString = #filePath, line: UInt = #line) {
+        var differ = 0, compared = 0
+        for y in 0..<128 {
+            for x in 0..<128 {
+                let near = changed.contains { o in
+                    let h = o.side / 2
+                    return x >= o.x - h - 16 && x < o.x + h + 16 && y >= o.y - h - 16 && y < o.y + h + 16
+                }
+                guard !near else { continue }
+                compared += 1
+                for ch in 0..<3 where a.image.pixels[(y * 128 + x) * 3 + ch] != b.image.pixels[(y * 128 + x) * 3 + ch] { differ += 1 }
+            }
+        }
+        XCTAssertGreaterThan(compared, 0, file: file, line: line)
+        XCTAssertEqual(differ, 0, "\(differ) bytes far from the edit changed", file: file, line: line)
+    }
+
+    func testMoveRedrawsOnlyTheObjectsCells() throws {
+        let s = try session()
+        let a = try base(s)
+        let moved = Plan.Object(shape: 0, colour: 0, size: 1, x: 40, y: 100)
+        let b = try s.edit(a, plan: Plan(background: 0, objects: [moved, a.plan.objects[1]]))
+        XCTAssertEqual(b.plan.objects, [moved, a.plan.objects[1]])
+        XCTAssertGreaterThan(s.editedCells, 0)
+        XCTAssertLessThan(s.editedCells, 128)
+        assertFarPixelsKept(a, b, changed: [a.plan.objects[0], moved])
+        // The input is a value: unchanged, so undo is keeping it.
+        XCTAssertNotEqual(a.image, b.image)
+        XCTAssertEqual(a.plan.objects[0].x, 32)
+        // Same seed, any thread count: the same picture.
+        let t = try session(threads: 1)
+        let b1 = try t.edit(try base(t), plan: b.plan)
+        XCTAssertEqual(b1.image, b.image)
+    }
+
+    func testBackgroundChangeRedrawsNothing() throws {
+        let s = try session()
+        let a = try base(s)
+        let b = try s.edit(a, plan: Plan(background: 1, objects: a.plan.objects))
+        XCTAssertEqual(s.editedCells, 0)
+        var moved = a.image.pixels
+        moved.withUnsafeMutableBufferPointer { Background.move($0.baseAddress!, pixels: 128 * 128, from: 0, to: 1) }
+        XCTAssertEqual(b.image.pixels, moved)
+        XCTAssertEqual(b.plan.background, 1)
+        XCTAssertEqual(b.codes, a.codes)
+    }
+
+    func testRemoveAndClearRegion() throws {
+        let s = try session()
+        let a = try base(s)
+        let removed = try s.edit(a, plan: Plan(background: 0, objects: [a.plan.objects[1]]))
+        assertFarPixelsKept(a, removed, changed: [a.plan.objects[0]])
+        // Clearing a region with no phrase drops the objects centred in it.
+        let cleared = try s.redraw(a, region: PixelBox(x0: 10, y0: 40, x1: 56, y1: 90), phrase: nil)
+        XCTAssertEqual(cleared.plan.objects, [a.plan.objects[1]])
+        assertFarPixelsKept(a, cleared, changed: [a.plan.objects[0]])
+        // Everything removed: a plan with no objects, the cells cleared to the background.
+        let empty = try s.edit(a, plan: Plan(background: 0, objects: []))
+        XCTAssertEqual(empty.plan.text, "background white")
+        XCTAssertEqual(try Canvas.plan(text: "background white"), empty.plan)
+        XCTAssertGreaterThan(empty.image.pixels.filter { $0 >= 250 }.count, 128 * 128 * 3 * 95 / 100)
+    }
+
+    func testRedrawRegionPlansTheObjectInside() throws {
+        let s = try session()
+        let a = try base(s)
+        let box = PixelBox(x0: 40, y0: 90, x1: 90, y1: 126)
+        let b = try s.redraw(a, region: box, phrase: "a small green star")
+        XCTAssertEqual(b.plan.objects.count, 3)
+        let star = b.plan.objects[2]
+        XCTAssertEqual([star.shape, star.colour, star.size], [4, 3, 0])
+        XCTAssertTrue(star.x - 8 >= box.x0 && star.x + 8 <= box.x1 && star.y - 8 >= box.y0 && star.y + 8 <= box.y1, "\(star)")
+        assertFarPixelsKept(a, b, changed: [star, Plan.Object(shape: 0, colour: 0, size: 2, x: 65, y: 108)])
+        XCTAssertEqual(error { _ = try s.redraw(a, region: PixelBox(x0: 10, y0: 10, x1: 5, y1: 20), phrase: nil) }?.kind, .invalidArgument)
+        XCTAssertEqual(error { _ = try s.redraw(a, region: PixelBox(x0: 0, y0: 0, x1: 129, y1: 20), phrase: nil) }?.kind, .invalidArgument)
+        // A region too small for the object asked for.
+        let small = error { _ = try s.redraw(a, region: PixelBox(x0: 50, y0: 2, x1: 70, y1: 20), phrase: "a large red heart") }
+        XCTAssertEqual(small?.kind, .badPrompt)
+        XCTAssertTrue(small?.message.contains("no room") ?? false, small?.message ?? "")
+    }
+
+    func testAddPlacesByTheRelation() throws {
+        let s = try session()
+        let a = try base(s)
+        let b = try s.add(a, phrase: "a small yellow heart above the blue square")
+        XCTAssertEqual(Array(b.plan.objects.prefix(2)), a.plan.objects)
+        let heart = b.plan.objects[2], square = a.plan.objects[1]
+        XCTAssertEqual([heart.shape, heart.colour, heart.size], [5, 2, 0])
+        XCTAssertLessThanOrEqual(heart.y, square.y - World.relationDistance)
+        assertFarPixelsKept(a, b, changed: [heart])
+    }
+
+    func testAddErrorsNameTheProblem() throws {
+        let s = try session()
+        let a = try base(s)
+        let none = error { _ = try s.add(a, phrase: "a red star to the right of the green circle") }
+        XCTAssertEqual(none?.kind, .badPrompt)
+        XCTAssertTrue(none?.message.contains("'the green circle' names no object in the picture") ?? false, none?.message ?? "")
+        let two = try s.add(a, phrase: "a small red circle in the top right corner")
+        let ambiguous = error { _ = try s.add(two, phrase: "a star below the red circle") }
+        XCTAssertTrue(ambiguous?.message.contains("could mean any of 2 objects") ?? false, ambiguous?.message ?? "")
+        XCTAssertNotNil(error { _ = try s.add(a, phrase: "two red stars") }?.message.contains("asks for 2 objects"))
+        XCTAssertEqual(error { _ = try s.add(a, phrase: "a red star on a black background") }?.kind, .badPrompt)
+        XCTAssertEqual(error { _ = try s.add(a, phrase: "  ") }?.kind, .badPrompt)
+        XCTAssertEqual(error { _ = try s.add(a, phrase: "a red blob") }?.kind, .badPrompt)
+        // No room: a large object left of a circle near the left edge (centres 8 px apart
+        // put the square's left side past the margin).
+        let nearEdge = try s.edit(a, plan: Plan(background: 0, objects: [Plan.Object(shape: 0, colour: 0, size: 1, x: 24, y: 64), a.plan.objects[1]]))
+        let noRoom = error { _ = try s.add(nearEdge, phrase: "a large green square to the left of the red circle") }
+        XCTAssertTrue(noRoom?.message.contains("no room") ?? false, noRoom?.message ?? "")
+        // A full picture.
+        let full = try s.edit(a, plan: try Plan(text: """
+            background white
+            small red circle at 20 20
+            small blue square at 100 20
+            small green star at 20 100
+            small pink ring at 100 100
+            """))
+        let e = error { _ = try s.add(full, phrase: "a small red heart") }
+        XCTAssertTrue(e?.message.contains("already holds 4 objects") ?? false, e?.message ?? "")
+    }
+
+    func testCanvasFromAPictureAndCheckedEdits() throws {
+        let s = try session(check: 2)
+        let a = try base(s)
+        let t = try session(check: 2)
+        let read = try t.canvas(image: a.image)  // described: the plan read from the pixels
+        XCTAssertEqual(read.image, a.image)
+        XCTAssertEqual(read.codes.count, 256)
+        let given = try t.canvas(image: a.image, plan: a.plan)
+        XCTAssertEqual(given.plan, a.plan)
+        let b = try t.edit(given, plan: Plan(background: 0, objects: [a.plan.objects[0]]))
+        XCTAssertGreaterThanOrEqual(t.checksUsed, 1)
+        assertFarPixelsKept(a, b, changed: [a.plan.objects[1]])
+    }
+}
