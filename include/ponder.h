@@ -43,7 +43,7 @@
 extern "C" {
 #endif
 
-#define PONDER_API_VERSION 3
+#define PONDER_API_VERSION 4
 
 typedef enum ponder_status {
     PONDER_OK = 0,
@@ -241,6 +241,51 @@ ponder_status ponder_read_png(const char *path, uint8_t **out_rgb, int32_t *out_
                               int32_t *out_height);
 ponder_status ponder_read_png_memory(const uint8_t *png, size_t png_size, uint8_t **out_rgb,
                                      int32_t *out_width, int32_t *out_height);
+
+/* ---- Editing a picture (the canvas) --------------------------------------------------- */
+
+/* A session holds a canvas: a picture and its plan (docs/canvas.md). It is the picture set
+ * with ponder_set_image* (its plan set with ponder_set_canvas_plan, else read by
+ * ponder_describe, else described by the first edit), or the session's finished drawing, or
+ * the last edit's result. Each edit below redraws only the image-token cells it changes
+ * (every other cell's code is fed to the model, not sampled), checks what it drew when
+ * params.check_attempts > 0, and composites: every pixel outside the redrawn cells is the
+ * input picture's own, byte for byte (unless the background changes), with a 2 px blend band
+ * inside their edge. The result replaces the canvas: ponder_decode and ponder_write_png give
+ * its pixels and ponder_get_plan its plan. Undo is setting the old picture and plan again.
+ * Deterministic for a seed and any thread count. A failed edit changes nothing.
+ * Errors: PONDER_ERR_WRONG_STATE without a canvas; PONDER_ERR_UNSUPPORTED when describing or
+ * checking needs a model that reads images; PONDER_ERR_BAD_PLAN and PONDER_ERR_BAD_PROMPT
+ * name the bad line or word, a reference that names no object or more than one, or why
+ * there is no room. session: non-NULL. */
+
+/* Gives the picture set with ponder_set_image* the caller's plan (docs/plan.md; the line
+ * "background COLOUR" alone for a picture with no objects) instead of describing it. */
+ponder_status ponder_set_canvas_plan(ponder_session *session, const char *plan);
+
+/* Edit by plan: redraws the canvas to an edited copy of its plan. Objects may be moved,
+ * recoloured, resized, removed or added, and the background changed. The cells an object
+ * covers before or after its change, with one cell around, are redrawn; a background change
+ * alone redraws nothing (the picture is moved onto the new background). plan: non-NULL. */
+ponder_status ponder_edit(ponder_session *session, const char *plan);
+
+/* Redraws a region (inpainting): the box x0 <= x < x1, y0 <= y < y1 in pixels of the
+ * model's image. Objects whose centres lie in it are removed. With a phrase of the prompt
+ * language for one object ("a small red star", "a red star above the blue circle"), the
+ * model plans that object inside the box; with phrase NULL or blank the box is cleared to the
+ * background. The cells the box touches are redrawn, and those of objects removed and added
+ * with one cell around. A box outside the image is PONDER_ERR_INVALID_ARGUMENT; an object
+ * that cannot fit in the box is PONDER_ERR_BAD_PROMPT ("no room ..."). */
+ponder_status ponder_redraw_region(ponder_session *session, int32_t x0, int32_t y0, int32_t x1,
+                                   int32_t y1, const char *phrase);
+
+/* Adds one object by a phrase of the prompt language, which may place it against an object
+ * of the picture with "the" ("a red star to the right of the blue circle"). The model
+ * thinks the new object's plan line with the picture's objects fixed, so that the phrase
+ * and the world's gap rules hold, and only its cells are drawn. A reference that names no
+ * object or more than one, no room for the object, or a picture that already holds 4
+ * objects is PONDER_ERR_BAD_PROMPT with a message saying which. phrase: non-NULL. */
+ponder_status ponder_add(ponder_session *session, const char *phrase);
 
 /* ---- Raw evaluation ------------------------------------------------------------------ */
 

@@ -450,3 +450,65 @@ public func ponder_read_png_memory(_ png: UnsafePointer<UInt8>?, _ size: Int,
         return try PNGReader.decode(UnsafeRawBufferPointer(start: png, count: n))
     }
 }
+
+// MARK: - Editing a picture
+
+/// Runs an edit on the session's canvas and publishes the new plan; a failed edit changes
+/// nothing the caller can see (the canvas is rebuilt from the picture it held).
+private func edit(_ box: SessionBox, _ body: (Session, Canvas) throws -> Canvas) throws {
+    let s = box.session
+    let before = try s.currentCanvas()
+    do {
+        _ = try body(s, before)
+    } catch {
+        s.restore(before)
+        throw error
+    }
+    box.setPlanText(s.plan?.text)
+}
+
+@_cdecl("ponder_set_canvas_plan")
+public func ponder_set_canvas_plan(_ session: OpaquePointer?, _ plan: UnsafePointer<CChar>?) -> ponder_status {
+    guard let session else { return fail(.invalidArgument, "ponder_set_canvas_plan: session is NULL") }
+    let box = sessionBox(session)
+    return guarded(box) {
+        guard let plan else { throw PonderError(.invalidArgument, "ponder_set_canvas_plan: plan is NULL") }
+        let parsed = try Canvas.plan(text: string(plan, "plan", limit: Plan.maxBytes))
+        try box.session.setCanvasPlan(parsed)
+        box.setPlanText(parsed.text)
+    }
+}
+
+@_cdecl("ponder_edit")
+public func ponder_edit(_ session: OpaquePointer?, _ plan: UnsafePointer<CChar>?) -> ponder_status {
+    guard let session else { return fail(.invalidArgument, "ponder_edit: session is NULL") }
+    let box = sessionBox(session)
+    return guarded(box) {
+        guard let plan else { throw PonderError(.invalidArgument, "ponder_edit: plan is NULL") }
+        let parsed = try Canvas.plan(text: string(plan, "plan", limit: Plan.maxBytes))
+        try edit(box) { s, canvas in try s.edit(canvas, plan: parsed) }
+    }
+}
+
+@_cdecl("ponder_redraw_region")
+public func ponder_redraw_region(_ session: OpaquePointer?, _ x0: Int32, _ y0: Int32, _ x1: Int32, _ y1: Int32,
+                                 _ phrase: UnsafePointer<CChar>?) -> ponder_status {
+    guard let session else { return fail(.invalidArgument, "ponder_redraw_region: session is NULL") }
+    let box = sessionBox(session)
+    return guarded(box) {
+        let text = try phrase.map { try string($0, "phrase", limit: Prompt.maxBytes) }
+        let region = PixelBox(x0: Int(x0), y0: Int(y0), x1: Int(x1), y1: Int(y1))
+        try edit(box) { s, canvas in try s.redraw(canvas, region: region, phrase: text) }
+    }
+}
+
+@_cdecl("ponder_add")
+public func ponder_add(_ session: OpaquePointer?, _ phrase: UnsafePointer<CChar>?) -> ponder_status {
+    guard let session else { return fail(.invalidArgument, "ponder_add: session is NULL") }
+    let box = sessionBox(session)
+    return guarded(box) {
+        guard let phrase else { throw PonderError(.invalidArgument, "ponder_add: phrase is NULL") }
+        let text = try string(phrase, "phrase", limit: Prompt.maxBytes)
+        try edit(box) { s, canvas in try s.add(canvas, phrase: text) }
+    }
+}

@@ -9,7 +9,7 @@ struct PonderCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ponder",
         abstract: "Ponder: a thinking image model. Plans a picture from a prompt, then draws it.",
-        subcommands: [Generate.self, Describe.self, Info.self],
+        subcommands: [Generate.self, Describe.self, Edit.self, Redraw.self, Add.self, Info.self],
         defaultSubcommand: Generate.self)
 }
 
@@ -208,5 +208,116 @@ struct Info: ParsableCommand {
         } catch let e as PonderError {
             throw fail(e.message)
         }
+    }
+}
+
+// MARK: - Editing a picture (docs/canvas.md)
+
+/// What every edit takes: the picture, where the result goes, and how to draw
+/// (docs/canvas.md).
+struct EditOptions: ParsableArguments {
+    @Argument(help: "The picture to edit: a PNG of the model's size (128 × 128 for the default model).")
+    var image: String
+
+    @Option(name: .shortAndLong, help: "Output PNG file (the input is never changed).")
+    var output: String = "out.png"
+
+    @Option(name: .customLong("image-plan"), help: "The picture's plan (docs/plan.md); without it the picture is described.")
+    var imagePlan: String?
+
+    @Option(name: .customLong("plan-out"), help: "Also write the new plan to this file.")
+    var planOut: String?
+
+    @Option(help: "Random seed; the same seed gives the same edit.")
+    var seed: UInt64 = 0
+
+    @Option(name: .customLong("check"),
+            help: "Checked editing: read the result back at most N times, redrawing wrong objects in the edited cells (0 = off).")
+    var check: Int = SessionParameters.defaultCheckAttempts
+
+    @Option(help: "Worker threads (0 = one per processor, at most 8).")
+    var threads: Int = 0
+
+    @Option(help: "Model file (default: $PONDER_MODEL or models/ponder-shapes-q8_0.gguf).")
+    var model: String?
+
+    /// Loads the picture into a session's canvas, runs `edit`, prints and writes the result.
+    func run(_ edit: (Session, Canvas) throws -> Canvas) throws {
+        do {
+            guard output.lowercased().hasSuffix(".png") else {
+                throw PonderError(.invalidArgument, "'\(output)': the output is a PNG; name it with .png")
+            }
+            let m = try Model(path: resolveModel(model))
+            var p = SessionParameters()
+            p.seed = seed
+            p.threads = threads
+            p.checkAttempts = check
+            let session = try Session(model: m, parameters: p)
+            let picture = try PNGReader.read(path: image)
+            let given = try imagePlan.map { try Canvas.plan(text: try readFile($0)) }
+            let result = try edit(session, try session.canvas(image: picture, plan: given))
+            print(result.plan.text)
+            if let planOut { try writeFile(planOut, result.plan.text + "\n") }
+            try result.image.pixels.withUnsafeBytes {
+                try PNGWriter.write(rgb: $0, width: result.image.width, height: result.image.height, path: output)
+            }
+            fputs("redrew \(session.editedCells) of \(session.totalTokens) cells; wrote \(output)\n", stderr)
+        } catch let e as PonderError {
+            throw fail(e.message)
+        }
+    }
+}
+
+struct Edit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Redraw a picture to an edited plan: move, recolour, resize, remove or add objects, or change the background.",
+        discussion: "Write the picture's plan (ponder describe, or the plan it was drawn from), edit it, and pass it with --plan-in. Only the cells of changed objects are redrawn.")
+
+    @OptionGroup var options: EditOptions
+
+    @Option(name: .customLong("plan-in"), help: "The edited plan (docs/plan.md).")
+    var planIn: String
+
+    func run() throws {
+        try options.run { session, canvas in
+            try session.edit(canvas, plan: try Canvas.plan(text: try readFile(planIn)))
+        }
+    }
+}
+
+struct Redraw: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Redraw a region of a picture (inpainting), with a phrase for what goes there or cleared to the background.")
+
+    @OptionGroup var options: EditOptions
+
+    @Option(help: "The region in pixels: x0,y0,x1,y1 (x0 <= x < x1, y0 <= y < y1).")
+    var box: String
+
+    @Option(help: "What goes in the region: a phrase for one object, e.g. \"a small red star\" (default: clear it).")
+    var prompt: String?
+
+    func run() throws {
+        let parts = box.split(separator: ",", omittingEmptySubsequences: false).map { Int(String($0)) }
+        guard parts.count == 4, let x0 = parts[0], let y0 = parts[1], let x1 = parts[2], let y1 = parts[3] else {
+            throw fail("--box '\(box)' is not four whole numbers x0,y0,x1,y1")
+        }
+        try options.run { session, canvas in
+            try session.redraw(canvas, region: PixelBox(x0: x0, y0: y0, x1: x1, y1: y1), phrase: prompt)
+        }
+    }
+}
+
+struct Add: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Add one object to a picture by a phrase, e.g. \"a red star to the right of the blue circle\".")
+
+    @OptionGroup var options: EditOptions
+
+    @Argument(help: "A phrase of the prompt language for one object; \"the ...\" names an object in the picture.")
+    var phrase: String
+
+    func run() throws {
+        try options.run { session, canvas in try session.add(canvas, phrase: phrase) }
     }
 }

@@ -49,7 +49,23 @@ extension Session {
         guard let picture else {
             throw PonderError.wrongState("no picture to give a plan to: set one with setImage (ponder_set_image) first")
         }
-        _ = try canvas(image: picture, plan: plan)
+        guard plan.background == imageBackground else {
+            _ = try canvas(image: picture, plan: plan)  // encoded again, from the plan's background
+            return
+        }
+        self.plan = plan
+        canvas = Canvas(image: picture, plan: plan, codes: codes)
+    }
+
+    /// Makes `canvas` the session's canvas again: undo, or the state before a failed edit.
+    public func restore(_ canvas: Canvas) {
+        prompt = nil
+        planAttemptsUsed = 0
+        resetDrawing()
+        plan = canvas.plan
+        imageBackground = canvas.plan.background
+        codes = canvas.codes
+        self.canvas = canvas
     }
 
     // MARK: Edits
@@ -129,15 +145,22 @@ extension Session {
         imageBackground = plan.background
         codes = canvas.codes
         if !cells.isEmpty {
-            if plan.objects.isEmpty {
-                // Nothing left to draw: the cells become what the encoder reads in an empty picture.
-                let blank = try encode(RGBImage(checkedWidth: hp.imageWidth, height: hp.imageHeight,
-                                                pixels: [UInt8](repeating: 255, count: imageByteCount)), background: 0)
-                for i in cells.indices { codes[i] = blank[i] }
-            } else {
+            // Cells no planned object reaches (its box and redrawMargin cells around) hold
+            // nothing by the plan: they become what the encoder reads in an empty picture,
+            // rather than being left to the sampler, which, drawing in raster order without
+            // the kept cells below and to the right, can start an object there that it
+            // cannot finish (docs/canvas.md, "Raster order").
+            var territory = CellMask(hp)
+            for o in plan.objects { territory.mark(PixelBox(o), margin: Session.redrawMargin) }
+            let sampled = cells.intersection(territory)
+            if sampled.indices.count < cells.indices.count {
+                let blank = try blankCodes()
+                for i in cells.indices where !territory[i] { codes[i] = blank[i] }
+            }
+            if !sampled.isEmpty {
                 drawContext = try drawingContext(for: plan)
-                try redraw(cells.indices, seed: parameters.seed ^ Session.editStream)
-                try check(within: cells)
+                try redraw(sampled.indices, seed: parameters.seed ^ Session.editStream)
+                try check(within: sampled)
             }
             picture = cells.composite(try decode(), over: picture)
         }
@@ -145,6 +168,13 @@ extension Session {
         self.canvas = made
         editedCells = cells.indices.count
         return made
+    }
+
+    /// The codes the encoder gives a picture of the background alone (on white).
+    func blankCodes() throws -> [Int32] {
+        let hp = model.hyperParameters
+        return try encode(RGBImage(checkedWidth: hp.imageWidth, height: hp.imageHeight,
+                                   pixels: [UInt8](repeating: 255, count: imageByteCount)), background: 0)
     }
 
     /// `<bos> PROMPT <think> PLAN </think> <image>` for a plan with no prompt: PROMPT names

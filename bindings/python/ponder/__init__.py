@@ -109,6 +109,10 @@ def _load():
         "ponder_read_png": (S, [C.c_char_p, C.POINTER(C.POINTER(C.c_uint8)), C.POINTER(C.c_int32), C.POINTER(C.c_int32)]),
         "ponder_read_png_memory": (S, [C.POINTER(C.c_uint8), C.c_size_t, C.POINTER(C.POINTER(C.c_uint8)),
                                        C.POINTER(C.c_int32), C.POINTER(C.c_int32)]),
+        "ponder_set_canvas_plan": (S, [P, C.c_char_p]),
+        "ponder_edit": (S, [P, C.c_char_p]),
+        "ponder_redraw_region": (S, [P, C.c_int32, C.c_int32, C.c_int32, C.c_int32, C.c_char_p]),
+        "ponder_add": (S, [P, C.c_char_p]),
     }
     for name, (res, args) in sigs.items():
         f = getattr(lib, name)
@@ -342,6 +346,41 @@ class Session:
         _check(_load().ponder_describe(self._handle))
         return self.current_plan
 
+    # Editing (docs/canvas.md): the session's canvas is the picture set with set_image (its
+    # plan from set_canvas_plan, else described), its finished drawing, or the last edit.
+
+    def set_canvas_plan(self, plan: str) -> None:
+        """Gives the picture set with set_image the caller's plan instead of describing it."""
+        _check(_load().ponder_set_canvas_plan(self._handle, _text(plan)))
+
+    def edit(self, plan: str) -> None:
+        """Redraws the canvas to an edited copy of its plan (moved, recoloured, resized,
+        removed or added objects, another background)."""
+        _check(_load().ponder_edit(self._handle, _text(plan)))
+
+    def redraw(self, box, prompt: Optional[str] = None) -> None:
+        """Redraws the region box = (x0, y0, x1, y1), pixels, x0 <= x < x1: objects centred
+        in it go; with `prompt` (a phrase for one object) a new one is planned inside it,
+        else it is cleared to the background."""
+        try:
+            x0, y0, x1, y1 = box
+        except (TypeError, ValueError):
+            raise TypeError(f"box must be (x0, y0, x1, y1), got {box!r}") from None
+        x0, y0, x1, y1 = (_int(v, name, -2 ** 31, 2 ** 31 - 1) for v, name in zip((x0, y0, x1, y1), ("x0", "y0", "x1", "y1")))
+        phrase = None if prompt is None else _text(prompt)
+        _check(_load().ponder_redraw_region(self._handle, x0, y0, x1, y1, phrase))
+
+    def add(self, phrase: str) -> None:
+        """Adds one object by a phrase that may refer to the picture's objects with "the"."""
+        _check(_load().ponder_add(self._handle, _text(phrase)))
+
+    def image(self) -> "Image":
+        """The session's picture now (decoded drawing, or the canvas after an edit)."""
+        checks, redraws = self.check_stats()
+        info = self._model.info
+        return Image(info["image_width"], info["image_height"], self.decode(), self.current_plan,
+                     self.tokens(), checks, redraws)
+
     def eval(self, tokens: Sequence[int], n_past: int = 0):
         """Raw evaluation (ponder_eval): returns the logits after the last token as a list."""
         vocab = self._model.info["vocab_size"]
@@ -408,6 +447,37 @@ class Model:
                 done, remaining = s.step(step_size)
                 if on_step is not None:
                     on_step(done, done + remaining)
-            checks, redraws = s.check_stats()
-            return Image(self.info["image_width"], self.info["image_height"], s.decode(),
-                         s.current_plan, s.tokens(), checks, redraws)
+            return s.image()
+
+    def _edit(self, image, plan: Optional[str], seed: int, check: Optional[int], kwargs, act) -> Image:
+        if isinstance(image, (str, os.PathLike)):
+            image = Image.open(image)
+        image = Image.coerce(image)
+        with Session(self, seed=seed, check=check, **kwargs) as s:
+            s.set_image(image)
+            known = plan if plan is not None else image.plan
+            if known is not None:
+                s.set_canvas_plan(known)
+            act(s)
+            return s.image()
+
+    def edit(self, image, plan: str, *, seed: int = 0, image_plan: Optional[str] = None,
+             check: Optional[int] = None, **kwargs) -> Image:
+        """Returns `image` redrawn to `plan`, an edited copy of its plan (docs/canvas.md):
+        only the cells of changed objects are redrawn; other pixels are kept byte for byte.
+        The picture's own plan is `image_plan`, else `image.plan` (an Image Ponder made), else
+        it is described. `image` may be an Image, a PIL image or a PNG path."""
+        return self._edit(image, image_plan, seed, check, kwargs, lambda s: s.edit(plan))
+
+    def redraw(self, image, box, prompt: Optional[str] = None, *, seed: int = 0,
+               image_plan: Optional[str] = None, check: Optional[int] = None, **kwargs) -> Image:
+        """Inpainting: returns `image` with the region box = (x0, y0, x1, y1) redrawn, holding
+        what `prompt` (a phrase for one object, e.g. "a small red star") says, or cleared to
+        the background when prompt is None."""
+        return self._edit(image, image_plan, seed, check, kwargs, lambda s: s.redraw(box, prompt))
+
+    def add(self, image, phrase: str, *, seed: int = 0, image_plan: Optional[str] = None,
+            check: Optional[int] = None, **kwargs) -> Image:
+        """Returns `image` with one more object, placed as `phrase` says, e.g. "a red star to
+        the right of the blue circle" ("the" names an object already in the picture)."""
+        return self._edit(image, image_plan, seed, check, kwargs, lambda s: s.add(phrase))
