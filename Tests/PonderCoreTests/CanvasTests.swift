@@ -163,8 +163,15 @@ final class CanvasTests: XCTestCase {
         XCTAssertEqual(read.codes.count, 256)
         let given = try t.canvas(image: a.image, plan: a.plan)
         XCTAssertEqual(given.plan, a.plan)
-        let b = try t.edit(given, plan: Plan(background: 0, objects: [a.plan.objects[0]]))
+        // Removing an object far from the others samples nothing: its cells are cleared.
+        let removed = try t.edit(given, plan: Plan(background: 0, objects: [a.plan.objects[0]]))
+        XCTAssertEqual(t.checksUsed, 0)
+        assertFarPixelsKept(a, removed, changed: [a.plan.objects[1]])
+        // A recoloured object is drawn, then read back.
+        var green = a.plan.objects[1]
+        green.colour = 3
+        let b = try t.edit(given, plan: Plan(background: 0, objects: [a.plan.objects[0], green]))
         XCTAssertGreaterThanOrEqual(t.checksUsed, 1)
-        assertFarPixelsKept(a, b, changed: [a.plan.objects[1]])
+        assertFarPixelsKept(a, b, changed: [green])
     }
 }
