@@ -174,4 +174,26 @@ final class CanvasTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(t.checksUsed, 1)
         assertFarPixelsKept(a, b, changed: [green])
     }
+
+    func testWindowedDecode() throws {
+        let s = try session()
+        _ = try base(s)
+        let full = try s.decode()
+        var cells = CellMask(s.model.hyperParameters)
+        cells.mark(PixelBox(x0: 20, y0: 52, x1: 44, y1: 76), margin: 1)
+        func worst(halo: Int) throws -> Int {
+            let w = try s.decode(cells, halo: halo)
+            var worst = 0
+            for y in 0..<128 {
+                for x in 0..<128 where cells.covers(x: x, y: y) {
+                    for ch in 0..<3 { worst = max(worst, abs(Int(w[(y * 128 + x) * 3 + ch]) - Int(full[(y * 128 + x) * 3 + ch]))) }
+                }
+            }
+            return worst
+        }
+        XCTAssertLessThanOrEqual(try worst(halo: Session.decodeHalo), 8)
+        // The default model's decoder sees 4 cells far: with a halo of 4 the window is exact.
+        XCTAssertEqual(try worst(halo: 4), 0)
+        XCTAssertGreaterThan(try worst(halo: 0), 8)  // the halo is needed
+    }
 }

@@ -14,6 +14,9 @@ public final class Model: @unchecked Sendable {
     let decoder: VQDecoder
     /// nil for a model file without an encoder: it draws but cannot read images.
     let encoder: VQEncoder?
+    /// The encoder's codes for a picture of the background alone (on white), which an edit
+    /// gives cells that no object reaches; nil without an encoder.
+    let blankCodes: [Int32]?
 
     /// Whether the model can read pictures: it has an encoder and the `<describe>` token.
     public var canReadImages: Bool { encoder != nil && vocabulary.describe != nil }
@@ -31,6 +34,8 @@ public final class Model: @unchecked Sendable {
         weights = try TransformerWeights(file: file, hp: hyperParameters)
         decoder = try VQDecoder(file: file, hp: hyperParameters)
         encoder = try VQEncoder(file: file, hp: hyperParameters, decoder: decoder)
+        let white = [UInt8](repeating: 255, count: hyperParameters.imageWidth * hyperParameters.imageHeight * 3)
+        blankCodes = try encoder.map { e in try white.withUnsafeBufferPointer { try e.encode(rgb: $0.baseAddress!) } }
         // The engine splits work across its own threads; OpenBLAS's pool would fight them and
         // make results depend on scheduling.
         openblas_set_num_threads(1)

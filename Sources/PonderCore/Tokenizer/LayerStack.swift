@@ -104,15 +104,24 @@ struct LayerStack: @unchecked Sendable {
     }
 
     /// Runs the layers: `fill` writes the input activation (input.c × h × w floats, channel
-    /// planes), `read` gets the output activation.
-    func run(pool: ThreadPool?, fill: (UnsafeMutablePointer<Float>) -> Void,
+    /// planes), `read` gets the output activation. A smaller input (`rows` × `columns`, a
+    /// window of the grid) runs the same layers on it: every layer is convolutional, so each
+    /// activation shrinks with it and the scratch sized for the full input suffices.
+    func run(pool: ThreadPool?, rows: Int? = nil, columns: Int? = nil, fill: (UnsafeMutablePointer<Float>) -> Void,
              read: (UnsafePointer<Float>) throws -> Void) throws {
+        let inputRows = rows ?? input.h, inputColumns = columns ?? input.w
+        guard inputRows >= 1, inputRows <= input.h, inputColumns >= 1, inputColumns <= input.w else {
+            throw PonderError(.internal, "layer window \(inputRows)×\(inputColumns) outside \(input.h)×\(input.w)")
+        }
         // Scratch: current, spare, im2col, saved activations.
         let cur0 = malloc(maxActivation * 4), spare0 = malloc(maxActivation * 4)
-        let cols0 = malloc(max(maxColumns, 1) * 4)
+        // A window's band may take up to the 1 M floats bandRows allows even where the full
+        // input's bands are smaller.
+        let scratchColumns = rows == nil && columns == nil ? max(maxColumns, 1) : max(maxColumns, 1 << 20)
+        let cols0 = malloc(scratchColumns * 4)
         guard let cur0, let spare0, let cols0 else {
             free(cur0); free(spare0); free(cols0)
-            throw PonderError(.outOfMemory, "cannot allocate \((2 * maxActivation + maxColumns) * 4) bytes for the image layers")
+            throw PonderError(.outOfMemory, "cannot allocate \((2 * maxActivation + scratchColumns) * 4) bytes for the image layers")
         }
         var cur = cur0.assumingMemoryBound(to: Float.self)
         var spare = spare0.assumingMemoryBound(to: Float.self)
@@ -124,11 +133,14 @@ struct LayerStack: @unchecked Sendable {
         }
 
         fill(cur)
-        var c = input.c, h = input.h, w = input.w
+        var c = input.c, h = inputRows, w = inputColumns
         for op in ops {
             let n = c * h * w
             switch op {
             case let .conv(weight, bias, cin, cout, k, stride):
+                guard h % stride == 0, w % stride == 0 else {
+                    throw PonderError(.internal, "a stride-\(stride) layer got a \(h)×\(w) window")
+                }
                 let oh = h / stride, ow = w / stride
                 // In bands of output rows, so the im2col matrix stays a few megabytes.
                 let band = LayerStack.bandRows(cin: cin, k: k, w: ow, h: oh)

@@ -30,27 +30,52 @@ final class VQDecoder: @unchecked Sendable {
 
     /// Decodes a full grid of codes (gridHeight × gridWidth, raster order) into RGB8.
     func decode(codes: [Int32], into rgb: UnsafeMutablePointer<UInt8>, pool: ThreadPool? = nil) throws {
+        try decode(codes: codes, window: GridWindow(x0: 0, y0: 0, x1: gridWidth, y1: gridHeight), into: rgb, pool: pool)
+    }
+
+    /// Decodes only the cells of `window` (their codes read from the full grid `codes`),
+    /// writing their pixels into `rgb`, a full image; other pixels are left as they are.
+    /// Cells outside the window count as zero padding, so pixels near a window edge inside
+    /// the grid differ a little from a full decode: callers keep a halo of cells around
+    /// what they use (Session+Editing).
+    func decode(codes: [Int32], window: GridWindow, into rgb: UnsafeMutablePointer<UInt8>, pool: ThreadPool? = nil) throws {
         guard codes.count == gridWidth * gridHeight else { throw PonderError(.internal, "decoder got \(codes.count) codes") }
+        guard window.x0 >= 0, window.y0 >= 0, window.x1 <= gridWidth, window.y1 <= gridHeight,
+              window.x0 < window.x1, window.y0 < window.y1 else {
+            throw PonderError(.internal, "decoder window \(window) outside the \(gridWidth)×\(gridHeight) grid")
+        }
         let codebookSize = self.codebookSize
         for code in codes where code < 0 || Int(code) >= codebookSize {
             throw PonderError.invalidArgument("image code \(code) is outside the codebook of \(codebookSize)")
         }
-        let c = embedDim, plane = gridWidth * gridHeight
-        try layers.run(pool: pool, fill: { cur in
+        let c = embedDim, gw = window.x1 - window.x0, gh = window.y1 - window.y0, plane = gw * gh
+        let cellW = width / gridWidth, cellH = height / gridHeight
+        try layers.run(pool: pool, rows: gh, columns: gw, fill: { cur in
             codebook.withUnsafeBufferPointer { cb in
-                for (p, code) in codes.enumerated() {
-                    let code = Int(code)
-                    for ch in 0..<c { cur[ch * plane + p] = cb[code * c + ch] }
+                for gy in 0..<gh {
+                    for gx in 0..<gw {
+                        let code = Int(codes[(window.y0 + gy) * gridWidth + window.x0 + gx]), p = gy * gw + gx
+                        for ch in 0..<c { cur[ch * plane + p] = cb[code * c + ch] }
+                    }
                 }
             }
         }, read: { cur in
-            let plane = width * height
-            for i in 0..<plane {
-                for ch in 0..<3 {
-                    let v = (cur[ch * plane + i] + 1) * 127.5
-                    rgb[i * 3 + ch] = v.isNaN ? 0 : UInt8(max(0, min(255, v.rounded())))
+            let ow = gw * cellW, oh = gh * cellH, plane = ow * oh
+            for y in 0..<oh {
+                for x in 0..<ow {
+                    let i = y * ow + x, o = ((window.y0 * cellH + y) * width + window.x0 * cellW + x) * 3
+                    for ch in 0..<3 {
+                        let v = (cur[ch * plane + i] + 1) * 127.5
+                        rgb[o + ch] = v.isNaN ? 0 : UInt8(max(0, min(255, v.rounded())))
+                    }
                 }
             }
         })
     }
+}
+
+/// A box of grid cells: x0 ≤ gx < x1, y0 ≤ gy < y1.
+struct GridWindow: Equatable, CustomStringConvertible {
+    var x0: Int, y0: Int, x1: Int, y1: Int
+    var description: String { "(\(x0), \(y0))–(\(x1), \(y1))" }
 }
