@@ -198,6 +198,14 @@ def run(model_path: str, per_kind: int, scene_seed: int, edit_seed: int, threads
                 a, b = near(new), near(target)
                 ok = relation_holds(request[2], a.cx, a.cy, b.cx, b.cy)
             r = rows[kind]
+            if request[0] == "redraw":
+                # Raster order: a kept object partly inside the region's cells is redrawn in
+                # part, without the model seeing its kept cells below and to the right.
+                x0, y0, x1, y1 = request[1]
+                cut = any(o.cx - o.size / 2 < (x1 + 7) // 8 * 8 and o.cx + o.size / 2 > x0 // 8 * 8
+                          and o.cy - o.size / 2 < (y1 + 7) // 8 * 8 and o.cy + o.size / 2 > y0 // 8 * 8
+                          for o in scene.objects if o not in changed)
+                r.setdefault("cut", []).append(ok) if cut else r.setdefault("whole", []).append(ok)
             r["n"] += 1
             r["right"] += ok
             r["kept"] += far_pixels_kept(before, after, changed, request[1] if request[0] == "redraw" else None)
@@ -221,6 +229,12 @@ def table(rows, whole, args) -> str:
         t = np.mean(r["seconds"])
         out.append(f"| {kind} | {r['right'] / r['n']:.2f} ({r['right']}/{r['n']}) | {target} | {r['kept']}/{r['n']} | "
                    f"{np.mean(r['cells']) if r['cells'] else 0:.0f} | {t * 1000:.0f} ms | {t / w:.2f} |")
+    r = rows["redraw"]
+    cut, whole_ = r.get("cut", []), r.get("whole", [])
+    if cut and whole_:
+        out += ["", f"Raster order: redraws whose cells cut through an object kept in the picture were right "
+                    f"{np.mean(cut):.2f} of the time ({sum(cut)}/{len(cut)}), the others {np.mean(whole_):.2f} "
+                    f"({sum(whole_)}/{len(whole_)})."]
     return "\n".join(out)
 
 
@@ -271,6 +285,8 @@ def main():
     if args.figure:
         for text, plan in figure(args.model, args.figure):
             print(f"{text}:\n{plan}\n")
+    if args.per_kind <= 0:
+        return
     rows, whole = run(args.model, args.per_kind, args.scene_seed, args.edit_seed, args.threads, args.check)
     report = table(rows, whole, args)
     print(report)
