@@ -138,12 +138,13 @@ def far_pixels_kept(before: np.ndarray, after: np.ndarray, changed, region=None)
     return bool(np.array_equal(before[~near], after[~near]))
 
 
-def run(model_path: str, per_kind: int, scene_seed: int, edit_seed: int, threads: int, check=None):
+def run(model_path: str, per_kind: int, scene_seed: int, edit_seed: int, threads: int, check=None,
+        kinds=KINDS, verbose=False, temperature=None):
     model = ponder.Model(model_path)
     srng, erng = np.random.default_rng(scene_seed), np.random.default_rng(edit_seed)
     rows = {k: dict(right=0, n=0, kept=0, seconds=[], cells=[]) for k in KINDS}
     whole = []
-    for kind in KINDS:
+    for kind in kinds:
         for i in range(per_kind):
             cat = CATEGORIES[i % len(CATEGORIES)]
             while True:
@@ -154,7 +155,7 @@ def run(model_path: str, per_kind: int, scene_seed: int, edit_seed: int, threads
             request, changed = made
             before = render(scene)
             image = ponder.Image.from_rgb(before.tobytes(), 128, 128)
-            with model.session(seed=i, threads=threads, check=check) as s:
+            with model.session(seed=i, threads=threads, check=check, temperature=temperature) as s:
                 s.set_image(image)
                 s.set_canvas_plan(plan_text(scene))
                 t = time.perf_counter()
@@ -173,7 +174,7 @@ def run(model_path: str, per_kind: int, scene_seed: int, edit_seed: int, threads
                 rows[kind]["seconds"].append(time.perf_counter() - t)
                 result = s.image()
                 if i % 10 == 0:  # a whole image drawn from the same plan, for the time ratio
-                    with model.session(seed=i, threads=threads, check=check) as g:
+                    with model.session(seed=i, threads=threads, check=check, temperature=temperature) as g:
                         t = time.perf_counter()
                         g.plan(" and ".join("a " + phrase_of(o) for o in scene.objects))
                         g.set_plan(plan_text(scene))
@@ -198,6 +199,10 @@ def run(model_path: str, per_kind: int, scene_seed: int, edit_seed: int, threads
                 a, b = near(new), near(target)
                 ok = relation_holds(request[2], a.cx, a.cy, b.cx, b.cy)
             r = rows[kind]
+            if verbose and not ok:
+                print(f"{kind} {i} wrong: {request[1:]}\nplan:\n{result.plan}\nread: {bg} "
+                      + "; ".join(f"{SHAPES[d.shape]} {COLOURS[d.colour]} {d.side:.0f} at {d.cx:.0f} {d.cy:.0f}" for d in found),
+                      file=sys.stderr)
             if request[0] == "redraw":
                 # Raster order: a kept object partly inside the region's cells is redrawn in
                 # part, without the model seeing its kept cells below and to the right.
@@ -217,6 +222,7 @@ def table(rows, whole, args) -> str:
     w = np.mean(whole)
     flags = f"--per-kind {args.per_kind} --scene-seed {args.scene_seed} --edit-seed {args.edit_seed}"
     flags += f" --check {args.check}" if args.check is not None else ""
+    flags += f" --temperature {args.temperature}" if args.temperature is not None else ""
     checking = "checked editing at the library's default" if args.check is None else f"check attempts {args.check}"
     out = [f"Measured {date.today().isoformat()} with `python training/edit_benchmark.py {flags}` on "
            f"`{os.path.basename(args.model)}`, {checking}; a whole image drawn from a plan with the same settings "
@@ -225,6 +231,8 @@ def table(rows, whole, args) -> str:
            "|---|---|---|---|---|---|---|"]
     for kind in KINDS:
         r = rows[kind]
+        if not r["n"]:
+            continue
         target = "≥ 0.90" if kind in ("move", "recolour", "remove") else "≥ 0.85"
         t = np.mean(r["seconds"])
         out.append(f"| {kind} | {r['right'] / r['n']:.2f} ({r['right']}/{r['n']}) | {target} | {r['kept']}/{r['n']} | "
@@ -278,6 +286,9 @@ def main():
     ap.add_argument("--scene-seed", type=int, default=11)
     ap.add_argument("--edit-seed", type=int, default=12)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--kinds", default=",".join(KINDS), help="the kinds of edit to make (all, for the table)")
+    ap.add_argument("--verbose", action="store_true", help="print every wrong result")
+    ap.add_argument("--temperature", type=float, help="sampling temperature (default: the library's)")
     ap.add_argument("--check", type=int, help="checked editing's reads (default: the library's)")
     ap.add_argument("--out", help="markdown file whose table between the edit-benchmark markers is replaced")
     ap.add_argument("--figure", help="also draw the sequence of edits shown in docs/canvas.md into this PNG")
@@ -287,7 +298,8 @@ def main():
             print(f"{text}:\n{plan}\n")
     if args.per_kind <= 0:
         return
-    rows, whole = run(args.model, args.per_kind, args.scene_seed, args.edit_seed, args.threads, args.check)
+    rows, whole = run(args.model, args.per_kind, args.scene_seed, args.edit_seed, args.threads, args.check,
+                      args.kinds.split(","), args.verbose, args.temperature)
     report = table(rows, whole, args)
     print(report)
     if args.out:

@@ -6,7 +6,7 @@
 #endif
 
 enum FuzzTargets {
-    static let names = ["gguf", "model", "prompt", "plan", "png", "pngread"]
+    static let names = ["gguf", "model", "prompt", "plan", "png", "pngread", "phrase"]
 
     /// Feeds `bytes` to the target's parser. Errors are the expected outcome of most inputs;
     /// a crash, a trap or a sanitizer report is what the fuzzer looks for.
@@ -57,6 +57,23 @@ enum FuzzTargets {
             if !fixed.elementsEqual(bytes) { fixed.withUnsafeBytes { decodePNG($0) } }
         case "prompt":
             _ = try? Prompt(String(decoding: bytes, as: UTF8.self))
+        case "phrase":
+            // An edit's phrase against one of a few pictures' plans (the first byte picks
+            // which), and the same text as a canvas plan.
+            guard let first = bytes.first else { return }
+            let o = { (shape: Int, colour: Int, size: Int, x: Int, y: Int) in Plan.Object(shape: shape, colour: colour, size: size, x: x, y: y) }
+            let pictures = [
+                Plan(background: 0, objects: []),
+                Plan(background: 1, objects: [o(0, 0, 1, 32, 64), o(1, 4, 1, 96, 64)]),
+                Plan(background: 0, objects: [o(0, 0, 0, 20, 20), o(0, 0, 0, 100, 20), o(4, 3, 0, 20, 100), o(7, 6, 0, 100, 100)]),
+            ]
+            let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes.dropFirst()), as: UTF8.self)
+            if let request = try? PhraseRequest(text, picture: pictures[Int(first) % pictures.count]) {
+                guard World.shapes.indices.contains(request.object.shape), request.prompt.objects.count >= 1 else {
+                    fatalError("a phrase request without a valid object")
+                }
+            }
+            _ = try? Canvas.plan(text: text)
         case "plan":
             if let plan = try? Plan(text: String(decoding: bytes, as: UTF8.self)) {
                 _ = plan.text  // a plan that parses must print

@@ -96,6 +96,10 @@ struct CellMask {
         for i in cells.indices where other.cells[i] { cells[i] = true }
     }
 
+    mutating func subtract(_ other: CellMask) {
+        for i in cells.indices where other.cells[i] { cells[i] = false }
+    }
+
     func intersection(_ other: CellMask) -> CellMask {
         var m = self
         for i in cells.indices where !other.cells[i] { m.cells[i] = false }
