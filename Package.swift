@@ -2,7 +2,8 @@
 import PackageDescription
 
 // libponder.so carries the Swift runtime inside it (-static-stdlib), so C and Python hosts
-// need no Swift toolchain. The library depends on no Swift package; only the CLI does.
+// need no Swift toolchain; so does the CLI. The library depends on no Swift package; only
+// the CLI does.
 let package = Package(
     name: "Ponder",
     products: [
@@ -31,12 +32,20 @@ let package = Package(
             dependencies: ["PonderCore", "CPonder"],
             linkerSettings: [.unsafeFlags(["-static-stdlib"])]
         ),
+        // Linked like the library, so an installed `ponder` runs without the toolchain.
         .executableTarget(
             name: "ponder-cli",
             dependencies: [
                 "PonderCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            // ArgumentParser brings in FoundationEssentials. Linked statically, its archive's
+            // own dependencies must be named (swift-autolink-extract on the archive lists them):
+            // the toolchain's driver reads autolink entries from our objects only.
+            linkerSettings: [.unsafeFlags(["-static-stdlib"])] + [
+                "_FoundationCShims", "_FoundationCollections", "swiftSynchronization",
+                "swift_Concurrency", "swift_StringProcessing", "swift_RegexParser", "swiftGlibc",
+            ].map { .linkedLibrary($0) }
         ),
         // Fixtures are read from the source tree (#filePath), not bundled.
         .testTarget(name: "PonderCoreTests", dependencies: ["PonderCore", "CPonderKernels"], exclude: ["Fixtures"]),

@@ -459,9 +459,9 @@ def main():
         plot(rows, plot_path)
         doc = [
             "# Performance", "",
-            f"Measured {date.today().isoformat()} on this project's machine ({os.cpu_count()} cores, {cpu}), "
+            f"Measured {date.today().isoformat()} on an x86-64 virtual machine ({os.cpu_count()} cores, {cpu}), "
             f"{T} threads everywhere, with `benchmarks/run` (medians of {runs} runs, the engines taken in turn). "
-            "Ponder's engine, llama.cpp (llama-cpp-python, built from source on this machine) and the "
+            "Ponder's engine, llama.cpp (llama-cpp-python, built from source by `benchmarks/run`) and the "
             "PyTorch fp32 reference run the same weights: the default model and two random-weight "
             "models of LlamaGen's B and L shapes (with Ponder's 1,211-word vocabulary, hence fewer "
             "parameters than LlamaGen's own). Decode: tokens/s after a 64-token prefix (the prefix "
@@ -469,7 +469,7 @@ def main():
             "prefill: a 64-token prompt and plan in one batch.", "",
             f"llama.cpp's logits after 16 tokens differ from Ponder's by (max relative): {', '.join(checks)}." if checks else "",
             "", table, "", "Ratios (Ponder ÷ peer; memory: peak resident minus Python's own minus the model file):", "",
-            "```"] + [f"RATIO {k} {'n/a' if v is None else f'{v:.3f}'}" for k, v in ratios.items()] + [
+            "<!-- not run: the output of benchmarks/run -->", "```text"] + [f"RATIO {k} {'n/a' if v is None else f'{v:.3f}'}" for k, v in ratios.items()] + [
             "```", "", "![decode tokens/s against model size](performance-plot.png)", ""]
         # The written sections (from the first "## " heading on) are kept as they are.
         old = open(args.out).read() if os.path.exists(args.out) else ""

@@ -39,6 +39,15 @@ from ponder_train.world import (COLOURS, SHAPES, parse_plan, parse_prompt, rende
 READING = "## Reading these figures"
 
 
+def cpu_name() -> str:
+    """The processor's model name (Linux), for the page's statement of the machine."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            return next(line.split(":", 1)[1].strip() for line in fh if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return "unknown processor"
+
+
 def prompt_set(seed: int, per_category: int):
     rng = np.random.default_rng(seed)
     out = []
@@ -329,8 +338,9 @@ def main():
 
     lines = [
         "# Results: the Shapes benchmark", "",
-        f"Measured {date.today().isoformat()} on this project's CI machine (2 cores) with:", "",
-        "```", f"python training/benchmark.py --model {args.model}" + (f" --tokenizer {args.tokenizer}" if args.tokenizer else "")
+        f"Measured {date.today().isoformat()} on an x86-64 machine ({os.cpu_count()} cores, {cpu_name()}) with:", "",
+        f"<!-- not run: draws {len(results)} images ({(time.time() - t_start) / 60:.0f} minutes here) and rewrites this page -->",
+        "```sh", f"python training/benchmark.py --model {args.model}" + (f" --tokenizer {args.tokenizer}" if args.tokenizer else "")
         + f" --per-category {args.per_category} --seeds {args.seeds} --prompt-seed {args.prompt_seed} --out {args.out}", "```", "",
         f"{args.per_category} prompts per category × {args.seeds} seeds, each drawn "
         + ("with checked thinking (the default), with thinking unchecked, and direct"

@@ -9,15 +9,41 @@ struct PonderCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ponder",
         abstract: "Ponder: a thinking image model. Plans a picture from a prompt, then draws it.",
+        discussion: modelSearch,
         subcommands: [Generate.self, Describe.self, Edit.self, Redraw.self, Add.self, Info.self],
         defaultSubcommand: Generate.self)
 }
 
-/// The model path: --model, else $PONDER_MODEL, else the default model in ./models.
-func resolveModel(_ path: String?) -> String {
+let defaultModelName = "ponder-shapes-q8_0.gguf"
+let modelSearch = """
+    The model file is the first of: --model; the environment variable PONDER_MODEL; \
+    PREFIX/share/ponder/\(defaultModelName), PREFIX being the folder above the one that holds \
+    this program (`scripts/install PREFIX` puts both there); ./models/\(defaultModelName).
+    """
+let modelHelp = ArgumentHelp("Model file (default: $PONDER_MODEL, else the installed default model; see `ponder --help`).")
+
+/// The model path, in the order of `modelSearch`. A path given by --model or PONDER_MODEL is
+/// used as given (the loader reports it if missing); the defaults are tried in turn.
+func resolveModel(_ path: String?) throws -> String {
     if let path { return path }
     if let env = getenv("PONDER_MODEL") { return String(cString: env) }
-    return "models/ponder-shapes-q8_0.gguf"
+    var candidates: [String] = []
+    if let prefix = installPrefix() { candidates.append(prefix + "/share/ponder/" + defaultModelName) }
+    candidates.append("models/" + defaultModelName)
+    for c in candidates where access(c, R_OK) == 0 { return c }
+    throw PonderError(.io, "no model file: give --model or set PONDER_MODEL (looked for \(candidates.joined(separator: " and ")))")
+}
+
+/// The folder above the one that holds this program (/proc/self/exe, links resolved), so an
+/// installed copy finds what was installed beside it wherever it is called from.
+func installPrefix() -> String? {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    guard n > 0 else { return nil }
+    var parts = String(cString: buffer).split(separator: "/", omittingEmptySubsequences: false)
+    guard parts.count >= 3 else { return nil }
+    parts.removeLast(2)  // the program's name and its folder (bin)
+    return parts.joined(separator: "/")
 }
 
 func fail(_ message: String) -> ExitCode {
@@ -94,7 +120,7 @@ struct Generate: ParsableCommand {
     @Option(name: .customLong("plan-in"), help: "Draw from this plan (docs/plan.md) instead of thinking.")
     var planIn: String?
 
-    @Option(help: "Model file (default: $PONDER_MODEL or models/ponder-shapes-q8_0.gguf).")
+    @Option(help: modelHelp)
     var model: String?
 
     @Flag(name: .shortAndLong, help: "No progress bar.")
@@ -167,7 +193,7 @@ struct Describe: ParsableCommand {
     @Option(help: "Worker threads (0 = one per processor, at most 8).")
     var threads: Int = 0
 
-    @Option(help: "Model file (default: $PONDER_MODEL or models/ponder-shapes-q8_0.gguf).")
+    @Option(help: modelHelp)
     var model: String?
 
     func run() throws {
@@ -189,7 +215,7 @@ struct Describe: ParsableCommand {
 struct Info: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print a model's facts.")
 
-    @Option(help: "Model file (default: $PONDER_MODEL or models/ponder-shapes-q8_0.gguf).")
+    @Option(help: modelHelp)
     var model: String?
 
     func run() throws {
@@ -238,7 +264,7 @@ struct EditOptions: ParsableArguments {
     @Option(help: "Worker threads (0 = one per processor, at most 8).")
     var threads: Int = 0
 
-    @Option(help: "Model file (default: $PONDER_MODEL or models/ponder-shapes-q8_0.gguf).")
+    @Option(help: modelHelp)
     var model: String?
 
     /// Loads the picture into a session's canvas, runs `edit`, prints and writes the result.

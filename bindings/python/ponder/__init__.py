@@ -7,8 +7,10 @@
     image.save("out.png")
     print(model.describe(ponder.Image.open("out.png")))   # picture → plan
 
-The library is found through the PONDER_LIB environment variable, then next to this
-package, then in the repository's build folder (.build/release).
+An installed package (`pip install ./bindings/python`) carries libponder.so and the default
+model. PONDER_LIB names another library (a missing file is an error) and PONDER_MODEL another
+default model; from a clone without installing, the repository's .build/release/libponder.so
+and models/ are used.
 """
 from __future__ import annotations
 
@@ -53,21 +55,30 @@ class _SessionParams(C.Structure):
 
 
 def library_path() -> Path:
-    """Where libponder.so is loaded from (see the module docstring)."""
+    """Where libponder.so is loaded from: PONDER_LIB if set (it must name a file), else the copy
+    inside the installed package, else the repository's build folder."""
     env = os.environ.get("PONDER_LIB")
-    candidates = [Path(env)] if env else []
-    candidates += [_HERE / "libponder.so", _REPO / ".build" / "release" / "libponder.so"]
+    if env:
+        if not Path(env).is_file():
+            raise PonderError(f"PONDER_LIB is set to {env!r}, which is not a file", "not found")
+        return Path(env)
+    candidates = [_HERE / "libponder.so", _REPO / ".build" / "release" / "libponder.so"]
     for c in candidates:
         if c.is_file():
             return c
-    raise PonderError("libponder.so not found: set PONDER_LIB, or build it with `swift build -c release` "
-                      f"(looked in: {', '.join(str(c) for c in candidates)})", "not found")
+    raise PonderError("libponder.so not found: install the package (pip install ./bindings/python), build it "
+                      f"with `swift build -c release`, or set PONDER_LIB (looked in: {', '.join(map(str, candidates))})",
+                      "not found")
 
 
 def default_model_path() -> Path:
-    """The model shipped in the repository's models/ folder (PONDER_MODEL overrides it)."""
+    """The default model: PONDER_MODEL if set, else the copy inside the installed package, else
+    the repository's models/ folder (the first that exists; the packaged path if none does)."""
     env = os.environ.get("PONDER_MODEL")
-    return Path(env) if env else _REPO / "models" / DEFAULT_MODEL
+    if env:
+        return Path(env)
+    candidates = [_HERE / "models" / DEFAULT_MODEL, _REPO / "models" / DEFAULT_MODEL]
+    return next((c for c in candidates if c.is_file()), candidates[0])
 
 
 _lib = None
@@ -244,8 +255,11 @@ class Image:
         _check(lib.ponder_write_png_rgb(buf, len(self.rgb), self.width, self.height, _text(os.fspath(path))))
 
     def to_pil(self):
-        """A PIL.Image (needs Pillow)."""
-        from PIL import Image as PILImage
+        """A PIL.Image in mode RGB (needs Pillow: `pip install "ponder[pil]"`)."""
+        try:
+            from PIL import Image as PILImage
+        except ImportError:
+            raise ImportError('Image.to_pil needs Pillow: pip install "ponder[pil]" (or pip install pillow)') from None
         return PILImage.frombytes("RGB", (self.width, self.height), self.rgb)
 
 
@@ -391,7 +405,7 @@ class Session:
 
 
 class Model:
-    """A loaded model file. `path=None` loads the default model in models/."""
+    """A loaded model file. `path=None` loads the default model (`default_model_path()`)."""
 
     def __init__(self, path=None):
         lib = _load()

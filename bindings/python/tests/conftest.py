@@ -6,16 +6,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "training"))
 sys.path.insert(0, str(ROOT / "bindings" / "python"))
+MODELS = ROOT / "Tests" / "Models"  # random-weight models, written by Tests/Models/make.py
 
 
 @pytest.fixture(scope="session")
-def model_path(tmp_path_factory):
-    """A small random-weight model made by the reference exporter."""
-    from ponder_train.export import export, random_model
-    t, d, vocab = random_model(seed=3)
-    path = tmp_path_factory.mktemp("models") / "test.gguf"
-    export(t, d, vocab, str(path))
-    return path
+def model_path():
+    """A small random-weight model (no image encoder)."""
+    return MODELS / "test.gguf"
 
 
 @pytest.fixture(scope="session")
@@ -25,14 +22,9 @@ def model(model_path):
 
 
 @pytest.fixture(scope="session")
-def reader_path(tmp_path_factory):
+def reader_path():
     """A small random-weight model with an image encoder (it can read pictures)."""
-    from ponder_train.export import export, random_model
-    from ponder_train.tokenizer import Encoder
-    t, d, vocab = random_model(seed=4)
-    path = tmp_path_factory.mktemp("models") / "reader.gguf"
-    export(t, d, vocab, str(path), encoder=Encoder(t.c).eval())
-    return path
+    return MODELS / "test-reader.gguf"
 
 
 @pytest.fixture(scope="session")
