@@ -139,7 +139,7 @@ def far_pixels_kept(before: np.ndarray, after: np.ndarray, changed, region=None)
 
 
 def run(model_path: str, per_kind: int, scene_seed: int, edit_seed: int, threads: int, check=None,
-        kinds=KINDS, verbose=False, temperature=None):
+        kinds=KINDS, verbose=False, temperature=None, cfg=None):
     model = ponder.Model(model_path)
     srng, erng = np.random.default_rng(scene_seed), np.random.default_rng(edit_seed)
     rows = {k: dict(right=0, n=0, kept=0, seconds=[], cells=[]) for k in KINDS}
@@ -155,7 +155,7 @@ def run(model_path: str, per_kind: int, scene_seed: int, edit_seed: int, threads
             request, changed = made
             before = render(scene)
             image = ponder.Image.from_rgb(before.tobytes(), 128, 128)
-            with model.session(seed=i, threads=threads, check=check, temperature=temperature) as s:
+            with model.session(seed=i, threads=threads, check=check, temperature=temperature, cfg=cfg) as s:
                 s.set_image(image)
                 s.set_canvas_plan(plan_text(scene))
                 t = time.perf_counter()
@@ -174,7 +174,7 @@ def run(model_path: str, per_kind: int, scene_seed: int, edit_seed: int, threads
                 rows[kind]["seconds"].append(time.perf_counter() - t)
                 result = s.image()
                 if i % 10 == 0:  # a whole image drawn from the same plan, for the time ratio
-                    with model.session(seed=i, threads=threads, check=check, temperature=temperature) as g:
+                    with model.session(seed=i, threads=threads, check=check, temperature=temperature, cfg=cfg) as g:
                         t = time.perf_counter()
                         g.plan(" and ".join("a " + phrase_of(o) for o in scene.objects))
                         g.set_plan(plan_text(scene))
@@ -223,6 +223,7 @@ def table(rows, whole, args) -> str:
     flags = f"--per-kind {args.per_kind} --scene-seed {args.scene_seed} --edit-seed {args.edit_seed}"
     flags += f" --check {args.check}" if args.check is not None else ""
     flags += f" --temperature {args.temperature}" if args.temperature is not None else ""
+    flags += f" --cfg {args.cfg}" if args.cfg is not None else ""
     checking = "checked editing at the library's default" if args.check is None else f"check attempts {args.check}"
     out = [f"Measured {date.today().isoformat()} with `python training/edit_benchmark.py {flags}` on "
            f"`{os.path.basename(args.model)}`, {checking}; a whole image drawn from a plan with the same settings "
@@ -288,6 +289,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--kinds", default=",".join(KINDS), help="the kinds of edit to make (all, for the table)")
     ap.add_argument("--verbose", action="store_true", help="print every wrong result")
+    ap.add_argument("--cfg", type=float, help="guidance scale (default: the model's)")
     ap.add_argument("--temperature", type=float, help="sampling temperature (default: the library's)")
     ap.add_argument("--check", type=int, help="checked editing's reads (default: the library's)")
     ap.add_argument("--out", help="markdown file whose table between the edit-benchmark markers is replaced")
@@ -299,7 +301,7 @@ def main():
     if args.per_kind <= 0:
         return
     rows, whole = run(args.model, args.per_kind, args.scene_seed, args.edit_seed, args.threads, args.check,
-                      args.kinds.split(","), args.verbose, args.temperature)
+                      args.kinds.split(","), args.verbose, args.temperature, args.cfg)
     report = table(rows, whole, args)
     print(report)
     if args.out:

@@ -7,6 +7,14 @@
 # tokenizer's decoder goes on learning on the same frozen codes. Every stage stops on its
 # time limit, over which its LR decays. Any size can be overridden from the environment (see
 # run_all.sh), DEVICE too.
+#
+# Still to add to this run (docs/canvas.md, "Raster order"): sequences that give the model the
+# whole canvas before a region it redraws, e.g. `<bos> PROMPT <think> PLAN </think> <canvas>
+# CODES <image> CODES'`, with CODES' the same picture where one object changed. Edits redraw
+# cells in raster order and cannot see the kept cells below and to the right of them; the
+# canvas benchmark (training/edit_benchmark.py) measures redraws next to kept objects as
+# right clearly less often than the others. The engine would then feed the whole canvas
+# first. This needs a <canvas> token, data.py examples of that form, and the engine's edits.
 set -euo pipefail
 export PRERENDER=${PRERENDER:-1} RENDER_WORKERS=${RENDER_WORKERS:-14} SEED=${SEED:-1}
 export TOK_DATA=${TOK_DATA:-80000} TOK_BATCH=${TOK_BATCH:-256} TOK_STEPS=${TOK_STEPS:-100000}

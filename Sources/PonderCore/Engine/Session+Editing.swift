@@ -200,21 +200,36 @@ extension Session {
     /// for one medium object.
     static let decodeHalo = 3
 
-    /// The pixels of the marked cells, on the plan's background: the codes decoded in the
-    /// smallest window of cells holding them and `halo` cells around (other pixels white).
+    /// The pixels of the marked cells, on the plan's background: the codes decoded in
+    /// windows of cells that hold them with `halo` cells around, one window per group of
+    /// cells whose halos overlap (a moved object's old and new places apart); other pixels
+    /// are white.
     func decode(_ cells: CellMask, halo: Int) throws -> [UInt8] {
         let hp = model.hyperParameters
-        var window = GridWindow(x0: hp.gridWidth, y0: hp.gridHeight, x1: 0, y1: 0)
-        for i in cells.indices {
+        var windows: [GridWindow] = cells.indices.map { i in
             let gx = i % hp.gridWidth, gy = i / hp.gridWidth
-            window.x0 = min(window.x0, gx); window.x1 = max(window.x1, gx + 1)
-            window.y0 = min(window.y0, gy); window.y1 = max(window.y1, gy + 1)
+            return GridWindow(x0: max(0, gx - halo), y0: max(0, gy - halo),
+                              x1: min(hp.gridWidth, gx + 1 + halo), y1: min(hp.gridHeight, gy + 1 + halo))
         }
-        window.x0 = max(0, window.x0 - halo); window.x1 = min(hp.gridWidth, window.x1 + halo)
-        window.y0 = max(0, window.y0 - halo); window.y1 = min(hp.gridHeight, window.y1 + halo)
+        // Merge overlapping windows until none overlap: each marked cell then lies in one
+        // window, at least `halo` cells from its edges inside the grid.
+        var merging = true
+        while merging {
+            merging = false
+            search: for a in windows.indices {
+                for b in windows.indices where b > a && windows[a].overlaps(windows[b]) {
+                    windows[a] = windows[a].union(windows[b])
+                    windows.remove(at: b)
+                    merging = true
+                    break search
+                }
+            }
+        }
         var rgb = [UInt8](repeating: 255, count: imageByteCount)
         try rgb.withUnsafeMutableBufferPointer { buffer in
-            try model.decoder.decode(codes: codes, window: window, into: buffer.baseAddress!, pool: pool)
+            for window in windows {
+                try model.decoder.decode(codes: codes, window: window, into: buffer.baseAddress!, pool: pool)
+            }
             Background.move(buffer.baseAddress!, pixels: hp.imageWidth * hp.imageHeight, from: 0, to: background)
         }
         return rgb

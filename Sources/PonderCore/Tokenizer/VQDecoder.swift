@@ -78,4 +78,10 @@ final class VQDecoder: @unchecked Sendable {
 struct GridWindow: Equatable, CustomStringConvertible {
     var x0: Int, y0: Int, x1: Int, y1: Int
     var description: String { "(\(x0), \(y0))–(\(x1), \(y1))" }
+
+    func overlaps(_ o: GridWindow) -> Bool { x0 < o.x1 && o.x0 < x1 && y0 < o.y1 && o.y0 < y1 }
+
+    func union(_ o: GridWindow) -> GridWindow {
+        GridWindow(x0: min(x0, o.x0), y0: min(y0, o.y0), x1: max(x1, o.x1), y1: max(y1, o.y1))
+    }
 }
