@@ -32,17 +32,20 @@ public struct SessionParameters: Equatable {
     public static let defaultCheckAttempts = 3
     public static let maxCFGScale: Float = 100
 
+    /// What is wrong with a guidance scale, or nil: the one range check for a scale a caller
+    /// passes and for the one a model file holds (`ponder.sampling.cfg_scale`).
+    public static func cfgScaleProblem(_ s: Float) -> String? {
+        guard s.isFinite, s >= 0, s <= maxCFGScale else { return "cfg_scale \(s) is out of range (0 to \(maxCFGScale))" }
+        return nil
+    }
+
     func validated() throws -> SessionParameters {
         guard temperature.isFinite, temperature >= 0, temperature <= 100 else {
             throw PonderError.invalidArgument("temperature \(temperature) is out of range (0 to 100)")
         }
         guard topK >= 0 else { throw PonderError.invalidArgument("top_k \(topK) must not be negative") }
         guard topP.isFinite, topP > 0, topP <= 1 else { throw PonderError.invalidArgument("top_p \(topP) is out of range (0 exclusive to 1)") }
-        if let s = cfgScale {
-            guard s.isFinite, s >= 0, s <= SessionParameters.maxCFGScale else {
-                throw PonderError.invalidArgument("cfg_scale \(s) is out of range (0 to \(SessionParameters.maxCFGScale))")
-            }
-        }
+        if let s = cfgScale, let problem = SessionParameters.cfgScaleProblem(s) { throw PonderError.invalidArgument(problem) }
         guard threads >= 0, threads <= SessionParameters.maxThreads else {
             throw PonderError.invalidArgument("thread count \(threads) is out of range (0 to \(SessionParameters.maxThreads))")
         }
