@@ -116,7 +116,8 @@ const char *ponder_last_error(void);
 
 /* ---- Models -------------------------------------------------------------------------- */
 
-/* Loads a GGUF model file (memory-mapped, read-only) and checks it fully.
+/* Loads a GGUF model file and checks it fully. The file is read into memory (not mapped), so
+ * it may be rewritten or deleted while the model is loaded.
  * path: non-NULL. out_model: non-NULL; receives the model on success, NULL on failure.
  * The caller owns the model and frees it with ponder_model_free once every session made
  * from it is freed. Thread-safe. */
