@@ -13,10 +13,9 @@
  *     params.seed = 42;
  *     ponder_session *session;
  *     ponder_session_create(model, &params, &session);
- *     ponder_plan(session, "a red circle to the left of a blue square");
- *     int32_t done = 0, remaining = 1;
- *     while (remaining > 0) ponder_step(session, 16, &done, &remaining);
- *     ponder_write_png(session, "out.png");
+ *     const char *prompt = "a red circle to the left of a blue square";
+ *     if (ponder_generate(session, prompt, NULL, NULL) == PONDER_OK)
+ *         ponder_write_png(session, "out.png");
  *     ponder_session_free(session);
  *     ponder_model_free(model);
  *
@@ -28,14 +27,17 @@
  *  - Strings passed in are NUL-terminated UTF-8 and are copied; the caller keeps ownership.
  *  - Strings and buffers returned are owned as each function says.
  *  - Threads: a ponder_model is immutable after loading and may be used by any number of
- *    sessions on any threads at once. A ponder_session must be used by one thread at a time
- *    (different sessions may run in parallel). ponder_last_error() is per thread.
+ *    sessions on any threads at once. A ponder_session takes one call at a time (different
+ *    sessions may run in parallel): a call on a session while another thread is inside a
+ *    call on it is refused with PONDER_ERR_WRONG_STATE, its message in ponder_last_error()
+ *    only, and changes nothing. ponder_last_error() is per thread.
  *  - Determinism: the same model, prompt, parameters and seed give byte-identical images,
  *    whatever the thread count.
  */
 #ifndef PONDER_H
 #define PONDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -43,7 +45,7 @@
 extern "C" {
 #endif
 
-#define PONDER_API_VERSION 3
+#define PONDER_API_VERSION 4
 
 typedef enum ponder_status {
     PONDER_OK = 0,
@@ -56,8 +58,9 @@ typedef enum ponder_status {
     PONDER_ERR_BUFFER_TOO_SMALL = 7, /* an output buffer is smaller than needed */
     PONDER_ERR_OUT_OF_MEMORY = 8,    /* an allocation or a thread could not be made */
     PONDER_ERR_INTERNAL = 9,         /* a bug in libponder; please report it */
-    PONDER_ERR_UNSUPPORTED = 10      /* the model cannot do this (no image encoder: it cannot
+    PONDER_ERR_UNSUPPORTED = 10,     /* the model cannot do this (no image encoder: it cannot
                                         read images) */
+    PONDER_ERR_CANCELLED = 11        /* a progress callback asked to stop (ponder_draw) */
 } ponder_status;
 
 /* Opaque handles. */
@@ -171,7 +174,8 @@ ponder_status ponder_set_plan(ponder_session *session, const char *plan);
 
 /* ---- Drawing ------------------------------------------------------------------------- */
 
-/* Generates up to max_tokens more image tokens (0 is allowed and does nothing).
+/* Generates up to max_tokens more image tokens (0 is allowed and does nothing). ponder_draw
+ * below draws the rest in one call, with progress and cancelling.
  * out_done and out_remaining may be NULL; they receive the number of tokens generated so
  * far and the number left. Needs ponder_plan first. */
 ponder_status ponder_step(ponder_session *session, int32_t max_tokens, int32_t *out_done,
@@ -200,6 +204,36 @@ ponder_status ponder_write_png(ponder_session *session, const char *path);
  * may be NULL. session: non-NULL. */
 ponder_status ponder_get_check_stats(const ponder_session *session, int32_t *out_checks,
                                      int32_t *out_redraws);
+
+/* ---- Drawing with progress ----------------------------------------------------------- */
+
+/* Called by ponder_draw and ponder_generate after each image token, on the calling thread and
+ * inside that call: done tokens of total are drawn (1 <= done <= total; checked drawing runs
+ * within the last token, before its call). user_data is the pointer given to the call,
+ * passed through untouched; the library keeps neither past the call. Return true to go on,
+ * false to stop drawing.
+ * From inside the callback only ponder_decode (a preview), ponder_write_png,
+ * ponder_get_tokens, ponder_get_plan, ponder_get_check_stats and ponder_session_last_error
+ * may be called on the session being drawn; any other call on it is PONDER_ERR_WRONG_STATE,
+ * and it must not be freed there. */
+typedef bool (*ponder_progress_callback)(int32_t done, int32_t total, void *user_data);
+
+/* Draws the image tokens still to come (all of them after ponder_plan or ponder_set_plan),
+ * as repeated ponder_step calls would, calling callback (NULL for none) after each token.
+ * When the callback returns false before the last token, drawing stops and the call returns
+ * PONDER_ERR_CANCELLED: the session keeps the tokens drawn so far (ponder_decode shows them),
+ * and a later ponder_draw or ponder_step goes on from there, giving the same image as a
+ * drawing never stopped. false after the last token changes nothing (PONDER_OK). An image
+ * already complete returns PONDER_OK without calls. Needs ponder_plan first. session:
+ * non-NULL. */
+ponder_status ponder_draw(ponder_session *session, ponder_progress_callback callback,
+                          void *user_data);
+
+/* ponder_plan(session, prompt), then ponder_draw(session, callback, user_data): a prompt to a
+ * finished image in one call, or PONDER_ERR_CANCELLED as for ponder_draw. session, prompt:
+ * non-NULL. */
+ponder_status ponder_generate(ponder_session *session, const char *prompt,
+                              ponder_progress_callback callback, void *user_data);
 
 /* ---- Reading images ------------------------------------------------------------------ */
 

@@ -200,6 +200,22 @@ public final class Session {
         return (codes.count, total - codes.count)
     }
 
+    /// Draws the image tokens still to come, one at a time, calling `progress(done, total)`
+    /// after each (checked drawing runs within the last one, before its call). When progress
+    /// returns false before the last token, stops there and returns false: the tokens drawn so
+    /// far stay, and a later step or draw goes on from them, so the image comes out as if it
+    /// had never stopped. Returns true when the image is complete; a complete image is left
+    /// as it is, without calls.
+    @discardableResult
+    public func draw(progress: ((_ done: Int, _ total: Int) -> Bool)? = nil) throws -> Bool {
+        guard prompt != nil else { throw PonderError.wrongState("call plan(prompt:) before draw") }
+        while codes.count < totalTokens {
+            let r = try step(1)
+            if let progress, !progress(r.done, totalTokens), r.remaining > 0 { return false }
+        }
+        return true
+    }
+
     /// Samples the next image token (a vocabulary id) from the logits of sequences 0 and 1,
     /// guided when the session is.
     func sampleImageToken() -> Int32 {
