@@ -191,7 +191,9 @@ ponder_status ponder_get_tokens(ponder_session *session, int32_t *out_codes, siz
  * (width * height * 3 bytes; see ponder_model_info), on the plan's background (else the
  * prompt's, else white): the tokens describe the scene on white and the background is laid
  * in here (docs/format.md, "Backgrounds"). Cells not yet generated are shown in neutral
- * grey, so this works mid-way for previews. Needs at least one token.
+ * grey, so this works mid-way for previews; the finished rows come out as in the final image
+ * except the few just above the cells still to come, which the decoder draws from both
+ * (docs/format.md, "Previews"). Needs at least one token.
  * rgb: non-NULL, rgb_size bytes owned by the caller. */
 ponder_status ponder_decode(ponder_session *session, uint8_t *rgb, size_t rgb_size);
 

@@ -307,6 +307,13 @@ public final class Session {
 
     /// Decodes the tokens so far into RGB8 (row-major) on the image's background; not yet
     /// generated cells are grey.
+    ///
+    /// The decoder's convolutions reach across cells (the shipped model's, 5.5), so the codes
+    /// put in the cells not yet drawn colour the finished rows just above them. Each such cell
+    /// is decoded as a copy of the cell above it (in the first row, of the last cell drawn):
+    /// the drawing most often goes on as it was, whereas a code the model would not have drawn
+    /// there (a fixed code 0 did) tints the last finished rows with colours the image never
+    /// gets. docs/format.md, "Previews", has the measurement.
     public func decode(into rgb: UnsafeMutableRawBufferPointer) throws {
         guard !codes.isEmpty else { throw PonderError.wrongState("no image tokens yet: call step before decode") }
         guard rgb.count >= imageByteCount, let base = rgb.baseAddress else {
@@ -314,7 +321,10 @@ public final class Session {
         }
         let hp = model.hyperParameters
         var grid = codes
-        grid.append(contentsOf: repeatElement(0, count: hp.imageTokens - codes.count))
+        grid.reserveCapacity(hp.imageTokens)
+        for cell in codes.count..<hp.imageTokens {
+            grid.append(cell >= hp.gridWidth ? grid[cell - hp.gridWidth] : codes[codes.count - 1])
+        }
         let out = base.assumingMemoryBound(to: UInt8.self)
         try model.decoder.decode(codes: grid, into: out, pool: pool)
         Background.move(out, pixels: hp.imageWidth * hp.imageHeight, from: 0, to: background)
