@@ -30,7 +30,9 @@
  *    sessions on any threads at once. A ponder_session takes one call at a time (different
  *    sessions may run in parallel): a call on a session while another thread is inside a
  *    call on it is refused with PONDER_ERR_WRONG_STATE, its message in ponder_last_error()
- *    only, and changes nothing. ponder_last_error() is per thread.
+ *    only, and changes nothing (ponder_get_plan then returns NULL, ponder_session_last_error
+ *    a fixed message, and ponder_session_free leaves the session alone). A session must not
+ *    be used after ponder_session_free returns. ponder_last_error() is per thread.
  *  - Determinism: the same model, prompt, parameters and seed give byte-identical images,
  *    whatever the thread count.
  */
@@ -144,7 +146,9 @@ ponder_session_params ponder_session_default_params(void);
 ponder_status ponder_session_create(ponder_model *model, const ponder_session_params *params,
                                     ponder_session **out_session);
 
-/* Frees a session. NULL is allowed and ignored. */
+/* Frees a session. NULL is allowed and ignored. A session that another thread is inside a
+ * call on, or whose own progress callback calls this, is not freed (ponder_last_error() says
+ * so): free it once that call has returned. */
 void ponder_session_free(ponder_session *session);
 
 /* Message of the last failed call on this session, or "". Owned by the session, valid until
@@ -161,7 +165,8 @@ const char *ponder_session_last_error(const ponder_session *session);
 ponder_status ponder_plan(ponder_session *session, const char *prompt);
 
 /* The current plan as text (docs/plan.md), or NULL when there is none (thinking off and no
- * plan set, before ponder_plan, or after ponder_set_image*). Owned by the session; valid
+ * plan set, before ponder_plan, or after ponder_set_image*) or when another thread is inside
+ * a call on the session (ponder_last_error() says so). Owned by the session; valid
  * until the next call that changes the plan (ponder_plan, ponder_set_plan, a successful
  * ponder_set_image*, ponder_describe) or ponder_session_free: copy it to keep it. */
 const char *ponder_get_plan(ponder_session *session);

@@ -15,7 +15,7 @@
 /* Progress: called after each image token; returning false would stop the drawing
  * (ponder_generate then returns PONDER_ERR_CANCELLED). user_data is the stream to print to. */
 static bool show_progress(int32_t done, int32_t total, void *user_data) {
-    fprintf((FILE *)user_data, "\rdrawing %3d/%d", done, total);
+    if (done % 16 == 0 || done == total) fprintf((FILE *)user_data, "\rdrawing %3d/%d", done, total);
     return true;
 }
 
