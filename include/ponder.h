@@ -13,10 +13,9 @@
  *     params.seed = 42;
  *     ponder_session *session;
  *     ponder_session_create(model, &params, &session);
- *     ponder_plan(session, "a red circle to the left of a blue square");
- *     int32_t done = 0, remaining = 1;
- *     while (remaining > 0) ponder_step(session, 16, &done, &remaining);
- *     ponder_write_png(session, "out.png");
+ *     const char *prompt = "a red circle to the left of a blue square";
+ *     if (ponder_generate(session, prompt, NULL, NULL) == PONDER_OK)
+ *         ponder_write_png(session, "out.png");
  *     ponder_session_free(session);
  *     ponder_model_free(model);
  *
@@ -28,14 +27,19 @@
  *  - Strings passed in are NUL-terminated UTF-8 and are copied; the caller keeps ownership.
  *  - Strings and buffers returned are owned as each function says.
  *  - Threads: a ponder_model is immutable after loading and may be used by any number of
- *    sessions on any threads at once. A ponder_session must be used by one thread at a time
- *    (different sessions may run in parallel). ponder_last_error() is per thread.
+ *    sessions on any threads at once. A ponder_session takes one call at a time (different
+ *    sessions may run in parallel): a call on a session while another thread is inside a
+ *    call on it is refused with PONDER_ERR_WRONG_STATE, its message in ponder_last_error()
+ *    only, and changes nothing (ponder_get_plan then returns NULL, ponder_session_last_error
+ *    a fixed message, and ponder_session_free leaves the session alone). A session must not
+ *    be used after ponder_session_free returns. ponder_last_error() is per thread.
  *  - Determinism: the same model, prompt, parameters and seed give byte-identical images,
  *    whatever the thread count.
  */
 #ifndef PONDER_H
 #define PONDER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,8 +60,9 @@ typedef enum ponder_status {
     PONDER_ERR_BUFFER_TOO_SMALL = 7, /* an output buffer is smaller than needed */
     PONDER_ERR_OUT_OF_MEMORY = 8,    /* an allocation or a thread could not be made */
     PONDER_ERR_INTERNAL = 9,         /* a bug in libponder; please report it */
-    PONDER_ERR_UNSUPPORTED = 10      /* the model cannot do this (no image encoder: it cannot
+    PONDER_ERR_UNSUPPORTED = 10,     /* the model cannot do this (no image encoder: it cannot
                                         read images) */
+    PONDER_ERR_CANCELLED = 11        /* a progress callback asked to stop (ponder_draw) */
 } ponder_status;
 
 /* Opaque handles. */
@@ -116,7 +121,8 @@ const char *ponder_last_error(void);
 
 /* ---- Models -------------------------------------------------------------------------- */
 
-/* Loads a GGUF model file (memory-mapped, read-only) and checks it fully.
+/* Loads a GGUF model file and checks it fully. The file is read into memory (not mapped), so
+ * it may be rewritten or deleted while the model is loaded.
  * path: non-NULL. out_model: non-NULL; receives the model on success, NULL on failure.
  * The caller owns the model and frees it with ponder_model_free once every session made
  * from it is freed. Thread-safe. */
@@ -140,7 +146,9 @@ ponder_session_params ponder_session_default_params(void);
 ponder_status ponder_session_create(ponder_model *model, const ponder_session_params *params,
                                     ponder_session **out_session);
 
-/* Frees a session. NULL is allowed and ignored. */
+/* Frees a session. NULL is allowed and ignored. A session that another thread is inside a
+ * call on, or whose own progress callback calls this, is not freed (ponder_last_error() says
+ * so): free it once that call has returned. */
 void ponder_session_free(ponder_session *session);
 
 /* Message of the last failed call on this session, or "". Owned by the session, valid until
@@ -157,7 +165,8 @@ const char *ponder_session_last_error(const ponder_session *session);
 ponder_status ponder_plan(ponder_session *session, const char *prompt);
 
 /* The current plan as text (docs/plan.md), or NULL when there is none (thinking off and no
- * plan set, before ponder_plan, or after ponder_set_image*). Owned by the session; valid
+ * plan set, before ponder_plan, or after ponder_set_image*) or when another thread is inside
+ * a call on the session (ponder_last_error() says so). Owned by the session; valid
  * until the next call that changes the plan (ponder_plan, ponder_set_plan, a successful
  * ponder_set_image*, ponder_describe) or ponder_session_free: copy it to keep it. */
 const char *ponder_get_plan(ponder_session *session);
@@ -170,7 +179,8 @@ ponder_status ponder_set_plan(ponder_session *session, const char *plan);
 
 /* ---- Drawing ------------------------------------------------------------------------- */
 
-/* Generates up to max_tokens more image tokens (0 is allowed and does nothing).
+/* Generates up to max_tokens more image tokens (0 is allowed and does nothing). ponder_draw
+ * below draws the rest in one call, with progress and cancelling.
  * out_done and out_remaining may be NULL; they receive the number of tokens generated so
  * far and the number left. Needs ponder_plan first. */
 ponder_status ponder_step(ponder_session *session, int32_t max_tokens, int32_t *out_done,
@@ -186,7 +196,9 @@ ponder_status ponder_get_tokens(ponder_session *session, int32_t *out_codes, siz
  * (width * height * 3 bytes; see ponder_model_info), on the plan's background (else the
  * prompt's, else white): the tokens describe the scene on white and the background is laid
  * in here (docs/format.md, "Backgrounds"). Cells not yet generated are shown in neutral
- * grey, so this works mid-way for previews. Needs at least one token.
+ * grey, so this works mid-way for previews; the finished rows come out as in the final image
+ * except the few just above the cells still to come, which the decoder draws from both
+ * (docs/format.md, "Previews"). Needs at least one token.
  * rgb: non-NULL, rgb_size bytes owned by the caller. */
 ponder_status ponder_decode(ponder_session *session, uint8_t *rgb, size_t rgb_size);
 
@@ -199,6 +211,36 @@ ponder_status ponder_write_png(ponder_session *session, const char *path);
  * may be NULL. session: non-NULL. */
 ponder_status ponder_get_check_stats(const ponder_session *session, int32_t *out_checks,
                                      int32_t *out_redraws);
+
+/* ---- Drawing with progress ----------------------------------------------------------- */
+
+/* Called by ponder_draw and ponder_generate after each image token, on the calling thread and
+ * inside that call: done tokens of total are drawn (1 <= done <= total; checked drawing runs
+ * within the last token, before its call). user_data is the pointer given to the call,
+ * passed through untouched; the library keeps neither past the call. Return true to go on,
+ * false to stop drawing.
+ * From inside the callback only ponder_decode (a preview), ponder_write_png,
+ * ponder_get_tokens, ponder_get_plan, ponder_get_check_stats and ponder_session_last_error
+ * may be called on the session being drawn; any other call on it is PONDER_ERR_WRONG_STATE,
+ * and it must not be freed there. */
+typedef bool (*ponder_progress_callback)(int32_t done, int32_t total, void *user_data);
+
+/* Draws the image tokens still to come (all of them after ponder_plan or ponder_set_plan),
+ * as repeated ponder_step calls would, calling callback (NULL for none) after each token.
+ * When the callback returns false before the last token, drawing stops and the call returns
+ * PONDER_ERR_CANCELLED: the session keeps the tokens drawn so far (ponder_decode shows them),
+ * and a later ponder_draw or ponder_step goes on from there, giving the same image as a
+ * drawing never stopped. false after the last token changes nothing (PONDER_OK). An image
+ * already complete returns PONDER_OK without calls. Needs ponder_plan first. session:
+ * non-NULL. */
+ponder_status ponder_draw(ponder_session *session, ponder_progress_callback callback,
+                          void *user_data);
+
+/* ponder_plan(session, prompt), then ponder_draw(session, callback, user_data): a prompt to a
+ * finished image in one call, or PONDER_ERR_CANCELLED as for ponder_draw. session, prompt:
+ * non-NULL. */
+ponder_status ponder_generate(ponder_session *session, const char *prompt,
+                              ponder_progress_callback callback, void *user_data);
 
 /* ---- Reading images ------------------------------------------------------------------ */
 

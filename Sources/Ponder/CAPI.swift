@@ -14,6 +14,8 @@ final class ModelBox {
 
 final class SessionBox {
     let session: Session
+    /// Which thread is inside a call on this session (withSession).
+    let inUse = UseFlag()
     var lastError: UnsafeMutablePointer<CChar>?
     var planText: UnsafeMutablePointer<CChar>?
     init(_ session: Session) { self.session = session }
@@ -97,6 +99,29 @@ private func checkedSize(_ n: Int, _ what: String) throws -> Int {
     return n
 }
 
+/// The one way into a session: refuses a call while another thread is inside one on the same
+/// session (the message goes to that thread's ponder_last_error only, since the session's
+/// own message belongs to the thread using it), and refuses calls that change the session
+/// from inside its own progress callback. `reads` marks calls that only read it.
+private func withSession(_ session: OpaquePointer?, _ name: String, reads: Bool = false,
+                         _ body: (SessionBox) throws -> Void) -> ponder_status {
+    guard let session else { return fail(.invalidArgument, "\(name): session is NULL") }
+    let box = sessionBox(session)
+    switch box.inUse.enter() {
+    case .busy:
+        return fail(.wrongState, "\(name): the session is in use by another thread (a session takes one call at a time)")
+    case .reentered:
+        guard reads else {
+            return fail(.wrongState, "\(name): cannot be called on a session from inside its own progress callback "
+                        + "(ponder_decode, ponder_write_png, ponder_get_tokens, ponder_get_plan and ponder_get_check_stats can)")
+        }
+        return guarded(box) { try body(box) }
+    case .entered:
+        defer { box.inUse.leave() }
+        return guarded(box) { try body(box) }
+    }
+}
+
 private func modelBox(_ p: OpaquePointer) -> ModelBox {
     Unmanaged<ModelBox>.fromOpaque(UnsafeRawPointer(p)).takeUnretainedValue()
 }
@@ -110,7 +135,8 @@ private func sessionBox(_ p: OpaquePointer) -> SessionBox {
 @_cdecl("ponder_status_string")
 public func ponder_status_string(_ s: ponder_status) -> UnsafePointer<CChar> {
     let names: [StaticString] = ["ok", "invalid argument", "i/o error", "bad model file", "bad prompt",
-                                 "bad plan", "wrong call order", "buffer too small", "out of memory", "internal error", "unsupported by the model"]
+                                 "bad plan", "wrong call order", "buffer too small", "out of memory", "internal error",
+                                 "unsupported by the model", "cancelled"]
     let i = Int(s.rawValue)
     let name = i < names.count ? names[i] : "unknown status"
     return UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)
@@ -202,44 +228,52 @@ public func ponder_session_create(_ model: OpaquePointer?, _ params: UnsafePoint
 @_cdecl("ponder_session_free")
 public func ponder_session_free(_ session: OpaquePointer?) {
     guard let session else { return }
+    // Freeing a session another thread is drawing on (or from inside its own callback) would
+    // pull it from under that call: it is left alone, and the reason recorded.
+    guard case .entered = sessionBox(session).inUse.enter() else {
+        setThreadError("ponder_session_free: the session is inside a call (another thread's, or this one's progress callback); not freed")
+        return
+    }
     Unmanaged<SessionBox>.fromOpaque(UnsafeRawPointer(session)).release()
 }
 
+private let sessionInUseMessage: UnsafeMutablePointer<CChar> =
+    strdup("the session is in use by another thread; its message belongs to that thread")!
+
 @_cdecl("ponder_session_last_error")
 public func ponder_session_last_error(_ session: OpaquePointer?) -> UnsafePointer<CChar> {
-    guard let session, let e = sessionBox(session).lastError else { return UnsafePointer(emptyMessage) }
+    guard let session else { return UnsafePointer(emptyMessage) }
+    let box = sessionBox(session)
+    if box.inUse.heldByAnotherThread { return UnsafePointer(sessionInUseMessage) }
+    guard let e = box.lastError else { return UnsafePointer(emptyMessage) }
     return UnsafePointer(e)
 }
 
 // MARK: - Thinking
 
+private func plan(_ box: SessionBox, _ prompt: UnsafePointer<CChar>?, _ name: String) throws {
+    guard let prompt else { throw PonderError(.invalidArgument, "\(name): prompt is NULL") }
+    box.setPlanText(nil)
+    let text = try string(prompt, "prompt", limit: Prompt.maxBytes)
+    let plan = try box.session.plan(prompt: text)
+    box.setPlanText(plan?.text)
+}
+
 @_cdecl("ponder_plan")
 public func ponder_plan(_ session: OpaquePointer?, _ prompt: UnsafePointer<CChar>?) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_plan: session is NULL") }
-    let box = sessionBox(session)
-    guard let prompt else { return guarded(box) { throw PonderError(.invalidArgument, "ponder_plan: prompt is NULL") } }
-    return guarded(box) {
-        box.setPlanText(nil)
-        let text = try string(prompt, "prompt", limit: Prompt.maxBytes)
-        let plan = try box.session.plan(prompt: text)
-        box.setPlanText(plan?.text)
-    }
+    withSession(session, "ponder_plan") { try plan($0, prompt, "ponder_plan") }
 }
 
 @_cdecl("ponder_get_plan")
 public func ponder_get_plan(_ session: OpaquePointer?) -> UnsafePointer<CChar>? {
-    guard let session else {
-        setThreadError("ponder_get_plan: session is NULL")
-        return nil
-    }
-    return sessionBox(session).planText.map { UnsafePointer($0) }
+    var text: UnsafeMutablePointer<CChar>?
+    guard withSession(session, "ponder_get_plan", reads: true, { text = $0.planText }) == ok else { return nil }
+    return text.map { UnsafePointer($0) }
 }
 
 @_cdecl("ponder_set_plan")
 public func ponder_set_plan(_ session: OpaquePointer?, _ plan: UnsafePointer<CChar>?) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_set_plan: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_set_plan") { box in
         guard let plan else { throw PonderError(.invalidArgument, "ponder_set_plan: plan is NULL") }
         let text = try string(plan, "plan", limit: Plan.maxBytes)
         try box.session.setPlan(text)
@@ -252,21 +286,42 @@ public func ponder_set_plan(_ session: OpaquePointer?, _ plan: UnsafePointer<CCh
 @_cdecl("ponder_step")
 public func ponder_step(_ session: OpaquePointer?, _ maxTokens: Int32, _ outDone: UnsafeMutablePointer<Int32>?,
                         _ outRemaining: UnsafeMutablePointer<Int32>?) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_step: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_step") { box in
         let r = try box.session.step(Int(maxTokens))
         outDone?.pointee = Int32(r.done)
         outRemaining?.pointee = Int32(r.remaining)
     }
 }
 
+// MARK: - Drawing with progress
+
+private func draw(_ box: SessionBox, _ callback: ponder_progress_callback?, _ userData: UnsafeMutableRawPointer?) throws {
+    let s = box.session
+    let finished = try s.draw { done, total in callback?(Int32(done), Int32(total), userData) ?? true }
+    guard finished else {
+        throw PonderError(.cancelled, "drawing stopped by the progress callback after \(s.codes.count) of \(s.totalTokens) tokens")
+    }
+}
+
+@_cdecl("ponder_draw")
+public func ponder_draw(_ session: OpaquePointer?, _ callback: ponder_progress_callback?,
+                        _ userData: UnsafeMutableRawPointer?) -> ponder_status {
+    withSession(session, "ponder_draw") { try draw($0, callback, userData) }
+}
+
+@_cdecl("ponder_generate")
+public func ponder_generate(_ session: OpaquePointer?, _ prompt: UnsafePointer<CChar>?, _ callback: ponder_progress_callback?,
+                            _ userData: UnsafeMutableRawPointer?) -> ponder_status {
+    withSession(session, "ponder_generate") { box in
+        try plan(box, prompt, "ponder_generate")
+        try draw(box, callback, userData)
+    }
+}
+
 @_cdecl("ponder_get_tokens")
 public func ponder_get_tokens(_ session: OpaquePointer?, _ outCodes: UnsafeMutablePointer<Int32>?, _ capacity: Int,
                               _ outCount: UnsafeMutablePointer<Int>?) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_get_tokens: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_get_tokens", reads: true) { box in
         guard let outCount else { throw PonderError(.invalidArgument, "ponder_get_tokens: out_count is NULL") }
         let capacity = try checkedSize(capacity, "ponder_get_tokens: capacity")
         let codes = box.session.codes
@@ -281,9 +336,7 @@ public func ponder_get_tokens(_ session: OpaquePointer?, _ outCodes: UnsafeMutab
 
 @_cdecl("ponder_decode")
 public func ponder_decode(_ session: OpaquePointer?, _ rgb: UnsafeMutablePointer<UInt8>?, _ size: Int) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_decode: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_decode", reads: true) { box in
         guard let rgb else { throw PonderError(.invalidArgument, "ponder_decode: rgb is NULL") }
         try box.session.decode(into: UnsafeMutableRawBufferPointer(start: rgb, count: try checkedSize(size, "ponder_decode: rgb_size")))
     }
@@ -291,9 +344,7 @@ public func ponder_decode(_ session: OpaquePointer?, _ rgb: UnsafeMutablePointer
 
 @_cdecl("ponder_write_png")
 public func ponder_write_png(_ session: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_write_png: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_write_png", reads: true) { box in
         guard let path else { throw PonderError(.invalidArgument, "ponder_write_png: path is NULL") }
         let p = try string(path, "path", limit: 4096)
         let s = box.session
@@ -307,9 +358,7 @@ public func ponder_write_png(_ session: OpaquePointer?, _ path: UnsafePointer<CC
 @_cdecl("ponder_eval")
 public func ponder_eval(_ session: OpaquePointer?, _ tokens: UnsafePointer<Int32>?, _ count: Int, _ past: Int,
                         _ logits: UnsafeMutablePointer<Float>?, _ logitsSize: Int) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_eval: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_eval") { box in
         guard let tokens else { throw PonderError(.invalidArgument, "ponder_eval: tokens is NULL") }
         guard count >= 0, count <= 1 << 20, past >= 0 else { throw PonderError(.invalidArgument, "ponder_eval: bad n_tokens or n_past") }
         let logitsSize = try checkedSize(logitsSize, "ponder_eval: logits_size")
@@ -354,11 +403,10 @@ public func ponder_write_png_rgb(_ rgb: UnsafePointer<UInt8>?, _ size: Int, _ wi
 @_cdecl("ponder_get_check_stats")
 public func ponder_get_check_stats(_ session: OpaquePointer?, _ outChecks: UnsafeMutablePointer<Int32>?,
                                    _ outRedraws: UnsafeMutablePointer<Int32>?) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_get_check_stats: session is NULL") }
-    let s = sessionBox(session).session
-    outChecks?.pointee = Int32(s.checksUsed)
-    outRedraws?.pointee = Int32(s.redrawsUsed)
-    return ok
+    withSession(session, "ponder_get_check_stats", reads: true) { box in
+        outChecks?.pointee = Int32(box.session.checksUsed)
+        outRedraws?.pointee = Int32(box.session.redrawsUsed)
+    }
 }
 
 // MARK: - Reading images
@@ -371,9 +419,7 @@ private func setImage(_ box: SessionBox, _ image: RGBImage) throws {
 @_cdecl("ponder_set_image")
 public func ponder_set_image(_ session: OpaquePointer?, _ rgb: UnsafePointer<UInt8>?, _ size: Int,
                              _ width: Int32, _ height: Int32) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_set_image: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_set_image") { box in
         guard let rgb else { throw PonderError(.invalidArgument, "ponder_set_image: rgb is NULL") }
         let n = try checkedSize(size, "ponder_set_image: rgb_size")
         try setImage(box, RGBImage(rgb: UnsafeRawBufferPointer(start: rgb, count: n), width: Int(width), height: Int(height)))
@@ -382,9 +428,7 @@ public func ponder_set_image(_ session: OpaquePointer?, _ rgb: UnsafePointer<UIn
 
 @_cdecl("ponder_set_image_png")
 public func ponder_set_image_png(_ session: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_set_image_png: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_set_image_png") { box in
         guard let path else { throw PonderError(.invalidArgument, "ponder_set_image_png: path is NULL") }
         try setImage(box, PNGReader.read(path: string(path, "path", limit: 4096)))
     }
@@ -392,9 +436,7 @@ public func ponder_set_image_png(_ session: OpaquePointer?, _ path: UnsafePointe
 
 @_cdecl("ponder_set_image_png_memory")
 public func ponder_set_image_png_memory(_ session: OpaquePointer?, _ png: UnsafePointer<UInt8>?, _ size: Int) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_set_image_png_memory: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_set_image_png_memory") { box in
         guard let png else { throw PonderError(.invalidArgument, "ponder_set_image_png_memory: png is NULL") }
         let n = try checkedSize(size, "ponder_set_image_png_memory: png_size")
         try setImage(box, PNGReader.decode(UnsafeRawBufferPointer(start: png, count: n)))
@@ -403,9 +445,7 @@ public func ponder_set_image_png_memory(_ session: OpaquePointer?, _ png: Unsafe
 
 @_cdecl("ponder_describe")
 public func ponder_describe(_ session: OpaquePointer?) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_describe: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_describe") { box in
         box.setPlanText(try box.session.describe().text)
     }
 }
@@ -469,9 +509,7 @@ private func edit(_ box: SessionBox, _ body: (Session, Canvas) throws -> Canvas)
 
 @_cdecl("ponder_set_canvas_plan")
 public func ponder_set_canvas_plan(_ session: OpaquePointer?, _ plan: UnsafePointer<CChar>?) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_set_canvas_plan: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_set_canvas_plan") { box in
         guard let plan else { throw PonderError(.invalidArgument, "ponder_set_canvas_plan: plan is NULL") }
         let parsed = try Canvas.plan(text: string(plan, "plan", limit: Plan.maxBytes))
         try box.session.setCanvasPlan(parsed)
@@ -481,9 +519,7 @@ public func ponder_set_canvas_plan(_ session: OpaquePointer?, _ plan: UnsafePoin
 
 @_cdecl("ponder_edit")
 public func ponder_edit(_ session: OpaquePointer?, _ plan: UnsafePointer<CChar>?) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_edit: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_edit") { box in
         guard let plan else { throw PonderError(.invalidArgument, "ponder_edit: plan is NULL") }
         let parsed = try Canvas.plan(text: string(plan, "plan", limit: Plan.maxBytes))
         try edit(box) { s, canvas in try s.edit(canvas, plan: parsed) }
@@ -493,9 +529,7 @@ public func ponder_edit(_ session: OpaquePointer?, _ plan: UnsafePointer<CChar>?
 @_cdecl("ponder_redraw_region")
 public func ponder_redraw_region(_ session: OpaquePointer?, _ x0: Int32, _ y0: Int32, _ x1: Int32, _ y1: Int32,
                                  _ phrase: UnsafePointer<CChar>?) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_redraw_region: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_redraw_region") { box in
         let text = try phrase.map { try string($0, "phrase", limit: Prompt.maxBytes) }
         let region = PixelBox(x0: Int(x0), y0: Int(y0), x1: Int(x1), y1: Int(y1))
         try edit(box) { s, canvas in try s.redraw(canvas, region: region, phrase: text) }
@@ -504,9 +538,7 @@ public func ponder_redraw_region(_ session: OpaquePointer?, _ x0: Int32, _ y0: I
 
 @_cdecl("ponder_add")
 public func ponder_add(_ session: OpaquePointer?, _ phrase: UnsafePointer<CChar>?) -> ponder_status {
-    guard let session else { return fail(.invalidArgument, "ponder_add: session is NULL") }
-    let box = sessionBox(session)
-    return guarded(box) {
+    withSession(session, "ponder_add") { box in
         guard let phrase else { throw PonderError(.invalidArgument, "ponder_add: phrase is NULL") }
         let text = try string(phrase, "phrase", limit: Prompt.maxBytes)
         try edit(box) { s, canvas in try s.add(canvas, phrase: text) }

@@ -67,13 +67,9 @@ func readFile(_ path: String) throws -> String {
     return String(decoding: bytes, as: UTF8.self)
 }
 
+/// Whole or not at all, as the library writes PNGs (AtomicFile).
 func writeFile(_ path: String, _ text: String) throws {
-    guard let f = fopen(path, "wb") else {
-        throw PonderError(.io, "cannot write '\(path)': \(String(cString: strerror(errno)))")
-    }
-    let bytes = Array(text.utf8)
-    let n = fwrite(bytes, 1, bytes.count, f)
-    guard fclose(f) == 0, n == bytes.count else { throw PonderError(.io, "cannot write '\(path)'") }
+    try AtomicFile.write(Array(text.utf8), to: path)
 }
 
 struct Generate: ParsableCommand {

@@ -2,9 +2,10 @@
  *
  *   cycles MODEL.gguf CYCLES [THREADS]
  *
- * Each cycle loads the model, creates a session, thinks, draws every image token (guided),
- * decodes, encodes a PNG in memory, frees it all, and also walks the error paths (a missing
- * file, a bad prompt, a bad plan, a too-small buffer), whose messages the library allocates.
+ * Each cycle loads the model, creates a session, thinks, draws every image token (guided;
+ * stopped once by a progress callback, then resumed), decodes, encodes a PNG in memory, frees
+ * it all, and also walks the error paths (a missing file, a bad prompt, a bad plan, a
+ * too-small buffer), whose messages the library allocates.
  * Built against a sanitized libponder.so by scripts/sanitize, LeakSanitizer reports any
  * byte not freed at exit; run under valgrind it checks the uninstrumented code too. It
  * prints the resident memory after the first cycle, half-way and after the last: memory that stays
@@ -36,6 +37,13 @@ static long resident_kb(void) {
         }                                                                           \
     } while (0)
 
+/* Stops drawing after the tenth token. */
+static bool stop_early(int32_t done, int32_t total, void *user_data) {
+    (void)total;
+    (void)user_data;
+    return done < 10;
+}
+
 static int one_cycle(const char *path, int cycle, int threads) {
     ponder_model *model = NULL;
     EXPECT(ponder_model_load("/nonexistent/model.gguf", &model) == PONDER_ERR_IO, "loading a missing file");
@@ -57,6 +65,7 @@ static int one_cycle(const char *path, int cycle, int threads) {
     EXPECT(ponder_set_plan(session, copy) == PONDER_OK, "set plan");
     free(copy);
 
+    EXPECT(ponder_draw(session, stop_early, NULL) == PONDER_ERR_CANCELLED, "a cancelled draw");
     int32_t remaining = 1;
     while (remaining > 0) EXPECT(ponder_step(session, 64, NULL, &remaining) == PONDER_OK, "step");
     size_t size = (size_t)info.image_width * (size_t)info.image_height * 3;

@@ -1,5 +1,6 @@
-/* Ponder from C: load a model, think, draw with a progress line (checked drawing on, as by
- * default), write a PNG, then read the PNG back into a plan (describe) when the model can.
+/* Ponder from C: load a model, think and draw in one call with a progress line (checked
+ * drawing on, as by default), write a PNG, then read the PNG back into a plan (describe)
+ * when the model can.
  *
  *   cc example.c $(pkg-config --cflags --libs ponder) -o example      (installed copy)
  *   cc example.c -I include -L .build/release -lponder -Wl,-rpath,.build/release -o example
@@ -10,6 +11,13 @@
 #include <stdlib.h>
 
 #include <ponder.h>
+
+/* Progress: called after each image token; returning false would stop the drawing
+ * (ponder_generate then returns PONDER_ERR_CANCELLED). user_data is the stream to print to. */
+static bool show_progress(int32_t done, int32_t total, void *user_data) {
+    if (done % 16 == 0 || done == total) fprintf((FILE *)user_data, "\rdrawing %3d/%d", done, total);
+    return true;
+}
 
 int main(int argc, char **argv) {
     if (argc < 4) {
@@ -34,22 +42,14 @@ int main(int argc, char **argv) {
     }
 
     int status = 1;
-    if (ponder_plan(session, argv[2]) != PONDER_OK) {
-        fprintf(stderr, "bad prompt: %s\n", ponder_session_last_error(session));
+    /* Think (write the plan), then draw every image token, in one call. */
+    if (ponder_generate(session, argv[2], show_progress, stderr) != PONDER_OK) {
+        fprintf(stderr, "\ncannot draw: %s\n", ponder_session_last_error(session));
         goto done;
     }
+    fprintf(stderr, "\n");
     const char *plan = ponder_get_plan(session);
     printf("plan:\n%s\n", plan ? plan : "(none)");
-
-    int32_t made = 0, remaining = 1;
-    while (remaining > 0) {
-        if (ponder_step(session, 16, &made, &remaining) != PONDER_OK) {
-            fprintf(stderr, "\nstep failed: %s\n", ponder_session_last_error(session));
-            goto done;
-        }
-        fprintf(stderr, "\rdrawing %3d/%d", made, made + remaining);
-    }
-    fprintf(stderr, "\n");
     int32_t checks = 0, redraws = 0;
     ponder_get_check_stats(session, &checks, &redraws);
     printf("checked %d time(s), redrew %d time(s)\n", checks, redraws);

@@ -11,6 +11,7 @@ rewrites a model file with a tokenizer checkpoint's decoder and encoder
 (training/train_decoder.py, training/train_encoder.py).
 """
 import argparse
+import os
 
 import gguf
 import numpy as np
@@ -93,6 +94,19 @@ def encoder_layout(encoder):
 
 
 def export(t: Transformer, d: VQDecoder, vocab: Vocabulary, path: str, cfg_scale: float = 1.0, encoder=None):
+    """Writes the model file whole or not at all: to a file beside `path`, renamed over it once
+    complete, so a failed export leaves the file that was there."""
+    path = os.fspath(path)
+    tmp = os.path.join(os.path.dirname(os.path.abspath(path)), f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    try:
+        _write(t, d, vocab, tmp, cfg_scale, encoder)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _write(t: Transformer, d: VQDecoder, vocab: Vocabulary, path: str, cfg_scale: float, encoder):
     c = t.c
     w = gguf.GGUFWriter(path, ARCH)
     k = lambda name: f"{ARCH}.{name}"

@@ -1,5 +1,6 @@
-// Sequentially consistent atomics on 64-bit counters and a spin-wait hint, for the worker
-// pool's spin-then-sleep handoff (Swift's own atomics need a newer runtime than we target).
+// Sequentially consistent atomics on 64-bit words and a spin-wait hint, for the worker
+// pool's spin-then-sleep handoff and the C API's session-in-use check (Swift's own atomics
+// need a newer runtime than we target).
 #ifndef PONDER_ATOMICS_H
 #define PONDER_ATOMICS_H
 
@@ -7,6 +8,10 @@
 
 static inline int64_t pk_atomic_load(const int64_t *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static inline void pk_atomic_store(int64_t *p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+// Sets *p to desired if it holds expected; returns 1 if it did, else 0.
+static inline int pk_atomic_cas(int64_t *p, int64_t expected, int64_t desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
 // Adds v and returns the new value.
 static inline int64_t pk_atomic_add(int64_t *p, int64_t v) { return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST); }
 

@@ -3,7 +3,7 @@ import COpenBLAS
 import Glibc
 #endif
 
-/// A loaded model: the mapped file, its checked facts, the transformer weights (read in
+/// A loaded model: the file's bytes, its checked facts, the transformer weights (read in
 /// place), the VQ decoder and, when the file has one, the VQ encoder. Immutable once made, so any number of sessions on any threads
 /// may share it.
 public final class Model: @unchecked Sendable {

@@ -13,6 +13,8 @@ public struct PonderError: Error, CustomStringConvertible, Equatable {
         case `internal` = 9
         /// The model cannot do what was asked (no image encoder, no describe token).
         case unsupported = 10
+        /// A progress callback asked to stop (ponder_draw, ponder_generate).
+        case cancelled = 11
     }
 
     public let kind: Kind

@@ -32,17 +32,20 @@ public struct SessionParameters: Equatable {
     public static let defaultCheckAttempts = 3
     public static let maxCFGScale: Float = 100
 
+    /// What is wrong with a guidance scale, or nil: the one range check for a scale a caller
+    /// passes and for the one a model file holds (`ponder.sampling.cfg_scale`).
+    public static func cfgScaleProblem(_ s: Float) -> String? {
+        guard s.isFinite, s >= 0, s <= maxCFGScale else { return "cfg_scale \(s) is out of range (0 to \(maxCFGScale))" }
+        return nil
+    }
+
     func validated() throws -> SessionParameters {
         guard temperature.isFinite, temperature >= 0, temperature <= 100 else {
             throw PonderError.invalidArgument("temperature \(temperature) is out of range (0 to 100)")
         }
         guard topK >= 0 else { throw PonderError.invalidArgument("top_k \(topK) must not be negative") }
         guard topP.isFinite, topP > 0, topP <= 1 else { throw PonderError.invalidArgument("top_p \(topP) is out of range (0 exclusive to 1)") }
-        if let s = cfgScale {
-            guard s.isFinite, s >= 0, s <= SessionParameters.maxCFGScale else {
-                throw PonderError.invalidArgument("cfg_scale \(s) is out of range (0 to \(SessionParameters.maxCFGScale))")
-            }
-        }
+        if let s = cfgScale, let problem = SessionParameters.cfgScaleProblem(s) { throw PonderError.invalidArgument(problem) }
         guard threads >= 0, threads <= SessionParameters.maxThreads else {
             throw PonderError.invalidArgument("thread count \(threads) is out of range (0 to \(SessionParameters.maxThreads))")
         }
@@ -203,6 +206,22 @@ public final class Session {
         return (codes.count, total - codes.count)
     }
 
+    /// Draws the image tokens still to come, one at a time, calling `progress(done, total)`
+    /// after each (checked drawing runs within the last one, before its call). When progress
+    /// returns false before the last token, stops there and returns false: the tokens drawn so
+    /// far stay, and a later step or draw goes on from them, so the image comes out as if it
+    /// had never stopped. Returns true when the image is complete; a complete image is left
+    /// as it is, without calls.
+    @discardableResult
+    public func draw(progress: ((_ done: Int, _ total: Int) -> Bool)? = nil) throws -> Bool {
+        guard prompt != nil else { throw PonderError.wrongState("call plan(prompt:) before draw") }
+        while codes.count < totalTokens {
+            let r = try step(1)
+            if let progress, !progress(r.done, totalTokens), r.remaining > 0 { return false }
+        }
+        return true
+    }
+
     /// Samples the next image token (a vocabulary id) from the logits of sequences 0 and 1,
     /// guided when the session is.
     func sampleImageToken() -> Int32 {
@@ -297,6 +316,13 @@ public final class Session {
 
     /// Decodes the tokens so far into RGB8 (row-major) on the image's background; not yet
     /// generated cells are grey. After an edit, the edited picture (Session+Editing).
+    ///
+    /// The decoder's convolutions reach across cells (the shipped model's, 5.5), so the codes
+    /// put in the cells not yet drawn colour the finished rows just above them. Each such cell
+    /// is decoded as a copy of the cell above it (in the first row, of the last cell drawn):
+    /// the drawing most often goes on as it was, whereas a code the model would not have drawn
+    /// there (a fixed code 0 did) tints the last finished rows with colours the image never
+    /// gets. docs/format.md, "Previews", has the measurement.
     public func decode(into rgb: UnsafeMutableRawBufferPointer) throws {
         guard !codes.isEmpty else { throw PonderError.wrongState("no image tokens yet: call step before decode") }
         guard rgb.count >= imageByteCount, let base = rgb.baseAddress else {
@@ -308,7 +334,10 @@ public final class Session {
         }
         let hp = model.hyperParameters
         var grid = codes
-        grid.append(contentsOf: repeatElement(0, count: hp.imageTokens - codes.count))
+        grid.reserveCapacity(hp.imageTokens)
+        for cell in codes.count..<hp.imageTokens {
+            grid.append(cell >= hp.gridWidth ? grid[cell - hp.gridWidth] : codes[codes.count - 1])
+        }
         let out = base.assumingMemoryBound(to: UInt8.self)
         try model.decoder.decode(codes: grid, into: out, pool: pool)
         Background.move(out, pixels: hp.imageWidth * hp.imageHeight, from: 0, to: background)

@@ -2,7 +2,13 @@
 import Glibc
 #endif
 
-/// A GGUF (version 3) file, memory-mapped read-only and checked before use.
+/// A GGUF (version 3) file, read into memory and checked before use.
+///
+/// The bytes are read, not mapped from the file: a mapping of a file that is rewritten in
+/// place while loaded (`cp new.gguf model.gguf`, a training script exporting to the same
+/// path) raises SIGBUS in the host on the next access past the new end, and changes the
+/// weights under a running session. A copy read once cannot change. docs/reliability.md,
+/// "Model files", has the cost (load time and memory).
 ///
 /// Every count, length, type, offset and size is checked against the file before anything
 /// is allocated or read, so a malformed or hostile file is an error, never a trap, an
@@ -83,13 +89,16 @@ public final class GGUFFile: @unchecked Sendable {
     public let tensorOrder: [String]
     public let base: UnsafeRawPointer
     public let size: Int
-    /// How the bytes are held, so deinit knows how to release them.
-    private enum Storage { case mapped, copied }
+    /// How the bytes are held, so deinit knows how to release them: in anonymous pages
+    /// (a file read) or from malloc (bytes given in memory).
+    private enum Storage { case pages, heap }
     private let storage: Storage
 
-    /// Opens and validates `path`. Throws `PonderError` (.io or .badModel).
+    /// Reads and validates `path`. Throws `PonderError` (.io or .badModel).
     public convenience init(path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO with no writer would otherwise wait forever (it is then
+        // refused as not a regular file); it changes nothing for a regular file.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else {
             throw PonderError(.io, "cannot open model file '\(path)': \(String(cString: strerror(errno)))")
         }
@@ -103,10 +112,25 @@ public final class GGUFFile: @unchecked Sendable {
         }
         let size = Int(st.st_size)
         try GGUFFile.checkSize(size, path)
-        guard let map = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), map != MAP_FAILED else {
-            throw PonderError(.io, "cannot memory-map '\(path)'")
+        // Anonymous pages rather than malloc, so evict() can hand back the pages of tensors
+        // the engine has copied elsewhere.
+        guard let memory = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+              memory != MAP_FAILED else {
+            throw PonderError(.outOfMemory, "cannot allocate \(size) bytes to read '\(path)'")
         }
-        try self.init(path: path, memory: map, size: size, storage: .mapped)
+        var done = 0
+        while done < size {
+            let n = pread(fd, memory + done, size - done, off_t(done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = n < 0 ? String(cString: strerror(errno)) : "the file became shorter while it was read"
+                munmap(memory, size)
+                throw PonderError(.io, "cannot read model file '\(path)': \(reason)")
+            }
+            done += n
+        }
+        mprotect(memory, size, PROT_READ)
+        try self.init(path: path, memory: memory, size: size, storage: .pages)
     }
 
     /// Parses and keeps a copy of GGUF bytes held in memory, for callers that have no file
@@ -117,7 +141,7 @@ public final class GGUFFile: @unchecked Sendable {
             throw PonderError(.outOfMemory, "cannot allocate \(bytes.count) bytes for a model")
         }
         copy.copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
-        try self.init(path: path, memory: copy, size: bytes.count, storage: .copied)
+        try self.init(path: path, memory: copy, size: bytes.count, storage: .heap)
     }
 
     /// Parses `size` bytes at `memory`, which it owns from here on: released by deinit, or
@@ -146,8 +170,8 @@ public final class GGUFFile: @unchecked Sendable {
 
     private static func release(_ memory: UnsafeMutableRawPointer, _ size: Int, _ storage: Storage) {
         switch storage {
-        case .mapped: munmap(memory, size)
-        case .copied: free(memory)
+        case .pages: munmap(memory, size)
+        case .heap: free(memory)
         }
     }
 
@@ -165,12 +189,11 @@ public final class GGUFFile: @unchecked Sendable {
 
     public func data(of tensor: Tensor) -> UnsafeRawPointer { base + tensor.offset }
 
-    /// Lets the system drop the mapped pages that lie wholly inside the `byteCount` bytes at
-    /// `start` (a tensor the engine has copied, packed, and will not read here again) from the
-    /// resident set. Harmless if they are read after all: the pages come back from the file.
-    /// Copied bytes are kept.
+    /// Hands back to the system the pages that lie wholly inside the `byteCount` bytes at
+    /// `start`: a tensor the engine has copied and packed, and never reads here again (the
+    /// pages would read as zeros). Bytes given in memory are kept.
     func evict(_ start: UnsafeRawPointer, byteCount: Int) {
-        guard storage == .mapped else { return }
+        guard storage == .pages else { return }
         let page = max(Int(sysconf(Int32(_SC_PAGESIZE))), 1)
         let from = Int(bitPattern: start), end = from + byteCount
         let first = (from + page - 1) / page * page, last = end / page * page

@@ -93,7 +93,10 @@ extension GGUFFile {
             if let value { return value }
             throw PonderError.badModel("metadata key '\(key)' is missing")
         }
-        guard let v = raw.asFloat, v.isFinite else { throw PonderError.badModel("metadata '\(key)' must be a finite number") }
+        // A finite double beyond Float's range would become infinite here, unnoticed.
+        guard let v = raw.asFloat, v.isFinite, Float(v).isFinite else {
+            throw PonderError.badModel("metadata '\(key)' must be a finite number in single precision")
+        }
         return Float(v)
     }
 
@@ -114,11 +117,15 @@ extension GGUFFile {
         guard grammar == Plan.grammarVersion else {
             throw PonderError.badModel("plan grammar version \(grammar) is not supported (this engine reads \(Plan.grammarVersion))")
         }
+        let world = try int(k("world.version"), in: 0...Int(Int32.max))
+        guard world == World.version else {
+            throw PonderError.badModel("world version \(world) is not supported (this engine knows the Shapes world, version \(World.version))")
+        }
         let words = try strings(k("vocab.tokens"))
         guard words.count <= 1 << 16 else { throw PonderError.badModel("vocabulary has \(words.count) words; at most 65536") }
         let codebook = try int(k("image.codebook_size"), in: 2...65536)
         let vocab = try Vocabulary(words: words, codebookSize: codebook)
-        var hp = HyperParameters(
+        let hp = HyperParameters(
             contextLength: try int(k("context_length"), in: 8...HyperParameters.maxContextLength),
             dim: try int(k("embedding_length"), in: 32...16384),
             layers: try int(k("block_count"), in: 1...256),
@@ -155,7 +162,10 @@ extension GGUFFile {
         guard hp.contextLength >= needed else {
             throw PonderError.badModel("context length \(hp.contextLength) is shorter than the \(needed) tokens a prompt, plan and image need")
         }
-        hp.defaultCFGScale = max(0, hp.defaultCFGScale)
+        // Checked as a caller's scale is: a file may not ask for what a caller may not.
+        if let problem = SessionParameters.cfgScaleProblem(hp.defaultCFGScale) {
+            throw PonderError.badModel("metadata '\(k("sampling.cfg_scale"))': \(problem)")
+        }
         return (hp, vocab)
     }
 }

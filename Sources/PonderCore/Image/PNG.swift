@@ -59,16 +59,9 @@ public enum PNGWriter {
         return out
     }
 
-    /// Writes RGB8 pixels to a PNG file at `path`.
+    /// Writes RGB8 pixels to a PNG file at `path`, whole or not at all (AtomicFile): a write
+    /// that fails leaves the file that was there.
     public static func write(rgb: UnsafeRawBufferPointer, width: Int, height: Int, path: String) throws {
-        let bytes = try encode(rgb: rgb, width: width, height: height)
-        guard let f = fopen(path, "wb") else {
-            throw PonderError(.io, "cannot open '\(path)' for writing: \(String(cString: strerror(errno)))")
-        }
-        let n = bytes.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, f) }
-        let closed = fclose(f)
-        guard n == bytes.count, closed == 0 else {
-            throw PonderError(.io, "cannot write '\(path)': \(String(cString: strerror(errno)))")
-        }
+        try AtomicFile.write(try encode(rgb: rgb, width: width, height: height), to: path)
     }
 }

@@ -1,6 +1,6 @@
 import CPonderKernels
 
-/// A weight matrix read in place from the mapped file: `rows` rows of `cols` values, each row
+/// A weight matrix read in place from the model file's bytes: `rows` rows of `cols` values, each row
 /// stored contiguously as F32, F16 or Q8_0 blocks (32 int8 values and one f16 scale).
 struct Matrix {
     let rows: Int

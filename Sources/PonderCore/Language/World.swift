@@ -2,6 +2,9 @@
 /// This is the engine's one copy of them; the prompt parser, the plan grammar and the
 /// validity rules all read from here.
 public enum World {
+    /// The version of docs/world.md this engine implements; a model file names the one it
+    /// was trained on (`ponder.world.version`).
+    public static let version = 1
     public static let canvas = 128
     /// An object's box must keep this far from every edge.
     public static let margin = 2

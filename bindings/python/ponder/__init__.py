@@ -54,6 +54,11 @@ class _SessionParams(C.Structure):
     ]
 
 
+# ponder_progress_callback: bool (*)(int32_t done, int32_t total, void *user_data)
+_PROGRESS = C.CFUNCTYPE(C.c_bool, C.c_int32, C.c_int32, C.c_void_p)
+_CANCELLED = 11  # PONDER_ERR_CANCELLED
+
+
 def library_path() -> Path:
     """Where libponder.so is loaded from: PONDER_LIB if set (it must name a file), else the copy
     inside the installed package, else the repository's build folder."""
@@ -124,6 +129,8 @@ def _load():
         "ponder_edit": (S, [P, C.c_char_p]),
         "ponder_redraw_region": (S, [P, C.c_int32, C.c_int32, C.c_int32, C.c_int32, C.c_char_p]),
         "ponder_add": (S, [P, C.c_char_p]),
+        "ponder_draw": (S, [P, _PROGRESS, P]),
+        "ponder_generate": (S, [P, C.c_char_p, _PROGRESS, P]),
     }
     for name, (res, args) in sigs.items():
         f = getattr(lib, name)
@@ -154,23 +161,56 @@ def _int(value, what: str, lo: int, hi: int) -> int:
     return n
 
 
-def _text(s: str) -> bytes:
+def _i32(value, what: str) -> int:
+    """An int32_t argument: only kept from wrapping; the library checks what it means."""
+    return _int(value, what, -2 ** 31, 2 ** 31 - 1)
+
+
+def _float(value, what: str) -> float:
+    """A float argument (numpy floats too), refused where single precision would silently turn
+    it into something else: infinity from a finite number, or 0 from a nonzero one. The
+    library checks the range."""
+    import math
+    import numbers
+    import struct
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise PonderError(f"{what} must be a number, not {value!r}", "invalid argument")
+    x = float(value)
+    try:
+        single = struct.unpack("f", struct.pack("f", x))[0]
+    except OverflowError:
+        single = math.inf
+    if (math.isfinite(x) and not math.isfinite(single)) or (x != 0 and single == 0):
+        raise PonderError(f"{what} {x!r} cannot be held in single precision", "invalid argument")
+    return x
+
+
+def _text(s: str, what: str) -> bytes:
+    """A string for the library: UTF-8, and refused if it holds a NUL, where C would end it."""
     if not isinstance(s, str):
-        raise TypeError(f"expected str, got {type(s).__name__}")
+        raise TypeError(f"{what} must be str, not {type(s).__name__}")
+    if "\0" in s:
+        raise PonderError(f"{what} contains a NUL character (at index {s.index(chr(0))}); "
+                          "the library would read only the text before it", "invalid argument")
     return s.encode("utf-8")
+
+
+def _path(path, what: str = "path") -> bytes:
+    return _text(os.fspath(path), what)
 
 
 class Image:
     """A picture: `.width`, `.height`, `.rgb` (row-major RGB8 bytes, width * height * 3), and
     for a generated one `.plan` (text, docs/plan.md), `.codes` (the image tokens), `.checks`
-    and `.redraws` (how checked drawing read it back and redrew it; 0 with checking off).
+    and `.redraws` (how checked drawing read it back and redrew it; 0 with checking off), and
+    `.cancelled` (True when on_step stopped the drawing: the cells not drawn are grey).
     Open a PNG with `Image.open(path)`, take pixels with `Image.from_rgb(rgb, width, height)`;
     wherever an Image is taken, a PIL image is accepted too."""
 
     def __init__(self, width: int, height: int, rgb: bytes, plan: Optional[str] = None,
-                 codes: Optional[list[int]] = None, checks: int = 0, redraws: int = 0):
+                 codes: Optional[list[int]] = None, checks: int = 0, redraws: int = 0, cancelled: bool = False):
         self.width, self.height, self.rgb, self.plan = width, height, rgb, plan
-        self.codes, self.checks, self.redraws = codes or [], checks, redraws
+        self.codes, self.checks, self.redraws, self.cancelled = codes or [], checks, redraws, cancelled
 
     @classmethod
     def from_rgb(cls, rgb, width: int, height: int) -> "Image":
@@ -190,7 +230,7 @@ class Image:
         """Reads a PNG file through libpng (any PNG kind; alpha on its bKGD colour, else white)."""
         lib = _load()
         out, w, h = C.POINTER(C.c_uint8)(), C.c_int32(), C.c_int32()
-        _check(lib.ponder_read_png(_text(os.fspath(path)), C.byref(out), C.byref(w), C.byref(h)))
+        _check(lib.ponder_read_png(_path(path), C.byref(out), C.byref(w), C.byref(h)))
         try:
             return cls(w.value, h.value, C.string_at(out, w.value * h.value * 3))
         finally:
@@ -240,19 +280,23 @@ class Image:
     def png(self) -> bytes:
         """The image as PNG bytes (encoded by libpng through the library)."""
         lib = _load()
-        buf = (C.c_uint8 * len(self.rgb)).from_buffer_copy(self.rgb)
+        width, height = _i32(self.width, "image width"), _i32(self.height, "image height")
+        buf = (C.c_uint8 * max(len(self.rgb), 1)).from_buffer_copy(self.rgb or b"\0")
         out, size = C.POINTER(C.c_uint8)(), C.c_size_t()
-        _check(lib.ponder_encode_png(buf, len(self.rgb), self.width, self.height, C.byref(out), C.byref(size)))
+        _check(lib.ponder_encode_png(buf, len(self.rgb), width, height, C.byref(out), C.byref(size)))
         try:
             return C.string_at(out, size.value)
         finally:
             lib.ponder_free(out)
 
     def save(self, path) -> None:
-        """Writes the image as a PNG file."""
+        """Writes the image as a PNG file, whole or not at all: it is written beside `path` and
+        renamed over it once complete, so a failed save leaves the file that was there."""
         lib = _load()
-        buf = (C.c_uint8 * len(self.rgb)).from_buffer_copy(self.rgb)
-        _check(lib.ponder_write_png_rgb(buf, len(self.rgb), self.width, self.height, _text(os.fspath(path))))
+        width, height = _i32(self.width, "image width"), _i32(self.height, "image height")
+        target = _path(path)
+        buf = (C.c_uint8 * max(len(self.rgb), 1)).from_buffer_copy(self.rgb or b"\0")
+        _check(lib.ponder_write_png_rgb(buf, len(self.rgb), width, height, target))
 
     def to_pil(self):
         """A PIL.Image in mode RGB (needs Pillow: `pip install "ponder[pil]"`)."""
@@ -275,13 +319,15 @@ class Session:
         p = lib.ponder_session_default_params()
         p.seed = _int(seed, "seed", 0, 2 ** 64 - 1)
         if temperature is not None:
-            p.temperature = temperature
+            p.temperature = _float(temperature, "temperature")
         if top_k is not None:
             p.top_k = _int(top_k, "top_k", 0, 2 ** 31 - 1)
         if top_p is not None:
-            p.top_p = top_p
+            p.top_p = _float(top_p, "top_p")
         if cfg is not None:
-            p.cfg_scale = cfg
+            p.cfg_scale = _float(cfg, "cfg")
+            if p.cfg_scale < 0:  # the C API reads a negative scale as "the model's default"
+                raise PonderError(f"cfg {cfg} must not be negative (None takes the model's default)", "invalid argument")
         p.think = 1 if think else 0
         p.n_threads = _int(threads, "threads", 0, 256)
         if plan_attempts is not None:
@@ -309,7 +355,7 @@ class Session:
 
     def plan(self, prompt: str) -> Optional[str]:
         """Sets the prompt and thinks; returns the plan text (None with thinking off)."""
-        _check(_load().ponder_plan(self._handle, _text(prompt)))
+        _check(_load().ponder_plan(self._handle, _text(prompt, "prompt")))
         return self.current_plan
 
     @property
@@ -318,13 +364,51 @@ class Session:
         return p.decode() if p is not None else None
 
     def set_plan(self, plan: str) -> None:
-        _check(_load().ponder_set_plan(self._handle, _text(plan)))
+        _check(_load().ponder_set_plan(self._handle, _text(plan, "plan")))
 
     def step(self, n: int = 1) -> tuple[int, int]:
         """Generates up to n more image tokens; returns (done, remaining)."""
         done, remaining = C.c_int32(), C.c_int32()
-        _check(_load().ponder_step(self._handle, n, C.byref(done), C.byref(remaining)))
+        _check(_load().ponder_step(self._handle, _i32(n, "token count"), C.byref(done), C.byref(remaining)))
         return done.value, remaining.value
+
+    def draw(self, on_step: Optional[Callable[[int, int], Optional[bool]]] = None, step_size: int = 16) -> bool:
+        """Draws the tokens still to come (ponder_draw). `on_step(done, total)` is called after
+        each `step_size` tokens and after the last; returning False from it stops the drawing
+        there (None or True goes on). Returns True when the image is complete, False when
+        stopped: the tokens drawn stay, `decode()` shows them, and `draw()` or `step()` go on
+        from there to the same image. An exception from on_step stops the drawing too and is
+        raised here; so is Ctrl-C."""
+        return self._drawing(lambda cb: _load().ponder_draw(self._handle, cb, None), on_step, step_size)
+
+    def generate(self, prompt: str, on_step: Optional[Callable[[int, int], Optional[bool]]] = None,
+                 step_size: int = 16) -> bool:
+        """plan(prompt), then draw(on_step, step_size), in one library call (ponder_generate)."""
+        text = _text(prompt, "prompt")
+        return self._drawing(lambda cb: _load().ponder_generate(self._handle, text, cb, None), on_step, step_size)
+
+    def _drawing(self, call, on_step, step_size) -> bool:
+        step_size = _int(step_size, "step_size", 1, 2 ** 31 - 1)
+        if on_step is not None and not callable(on_step):
+            raise TypeError(f"on_step must be callable, not {type(on_step).__name__}")
+        raised = []
+
+        def progress(done, total, _user_data):
+            try:  # everything inside: an exception escaping a ctypes callback is only printed
+                if on_step is None or (done % step_size and done != total):
+                    return True
+                return on_step(done, total) is not False
+            except BaseException as e:  # KeyboardInterrupt too: Ctrl-C stops the drawing
+                raised.append(e)
+                return False
+
+        status = call(_PROGRESS(progress))
+        if raised:
+            raise raised[0]
+        if status == _CANCELLED:
+            return False
+        _check(status)
+        return True
 
     def tokens(self) -> list[int]:
         lib = _load()
@@ -353,7 +437,8 @@ class Session:
         """Takes a picture (Image or PIL image, the model's size) as the session's image."""
         image = Image.coerce(image)
         buf = (C.c_uint8 * max(len(image.rgb), 1)).from_buffer_copy(image.rgb or b"\0")
-        _check(_load().ponder_set_image(self._handle, buf, len(image.rgb), image.width, image.height))
+        _check(_load().ponder_set_image(self._handle, buf, len(image.rgb), _i32(image.width, "image width"),
+                                        _i32(image.height, "image height")))
 
     def describe(self) -> str:
         """Reads the session's image back into a plan; returns its text."""
@@ -365,12 +450,12 @@ class Session:
 
     def set_canvas_plan(self, plan: str) -> None:
         """Gives the picture set with set_image the caller's plan instead of describing it."""
-        _check(_load().ponder_set_canvas_plan(self._handle, _text(plan)))
+        _check(_load().ponder_set_canvas_plan(self._handle, _text(plan, "plan")))
 
     def edit(self, plan: str) -> None:
         """Redraws the canvas to an edited copy of its plan (moved, recoloured, resized,
         removed or added objects, another background)."""
-        _check(_load().ponder_edit(self._handle, _text(plan)))
+        _check(_load().ponder_edit(self._handle, _text(plan, "plan")))
 
     def redraw(self, box, prompt: Optional[str] = None) -> None:
         """Redraws the region box = (x0, y0, x1, y1), pixels, x0 <= x < x1: objects centred
@@ -380,13 +465,13 @@ class Session:
             x0, y0, x1, y1 = box
         except (TypeError, ValueError):
             raise TypeError(f"box must be (x0, y0, x1, y1), got {box!r}") from None
-        x0, y0, x1, y1 = (_int(v, name, -2 ** 31, 2 ** 31 - 1) for v, name in zip((x0, y0, x1, y1), ("x0", "y0", "x1", "y1")))
-        phrase = None if prompt is None else _text(prompt)
+        x0, y0, x1, y1 = (_i32(v, name) for v, name in zip((x0, y0, x1, y1), ("x0", "y0", "x1", "y1")))
+        phrase = None if prompt is None else _text(prompt, "prompt")
         _check(_load().ponder_redraw_region(self._handle, x0, y0, x1, y1, phrase))
 
     def add(self, phrase: str) -> None:
         """Adds one object by a phrase that may refer to the picture's objects with "the"."""
-        _check(_load().ponder_add(self._handle, _text(phrase)))
+        _check(_load().ponder_add(self._handle, _text(phrase, "phrase")))
 
     def image(self) -> "Image":
         """The session's picture now (decoded drawing, or the canvas after an edit)."""
@@ -398,8 +483,9 @@ class Session:
     def eval(self, tokens: Sequence[int], n_past: int = 0):
         """Raw evaluation (ponder_eval): returns the logits after the last token as a list."""
         vocab = self._model.info["vocab_size"]
-        arr = (C.c_int32 * len(tokens))(*tokens)
+        arr = (C.c_int32 * max(len(tokens), 1))(*[_i32(t, "token id") for t in tokens])
         logits = (C.c_float * vocab)()
+        n_past = _int(n_past, "n_past", 0, 2 ** 63 - 1)
         _check(_load().ponder_eval(self._handle, arr, len(tokens), n_past, logits, vocab))
         return list(logits)
 
@@ -411,7 +497,7 @@ class Model:
         lib = _load()
         path = default_model_path() if path is None else path
         h = C.c_void_p()
-        _check(lib.ponder_model_load(_text(os.fspath(path)), C.byref(h)))
+        _check(lib.ponder_model_load(_path(path, "model path"), C.byref(h)))
         self._handle = h
         info = _ModelInfo()
         _check(lib.ponder_model_get_info(h, C.byref(info)))
@@ -447,21 +533,25 @@ class Model:
             return s.plan(prompt)
 
     def generate(self, prompt: str, *, seed: int = 0, think: bool = True, cfg: Optional[float] = None,
-                 plan: Optional[str] = None, on_step: Optional[Callable[[int, int], None]] = None,
+                 plan: Optional[str] = None, on_step: Optional[Callable[[int, int], Optional[bool]]] = None,
                  step_size: int = 16, check: Optional[int] = None, **kwargs) -> Image:
-        """Prompt to image. `plan` replaces the model's own plan; `on_step(done, total)` is
-        called after each batch of tokens; `check` is how many times the drawing is read back
-        and wrong objects redrawn (None: the library's default, 0: off; `image.checks`)."""
+        """Prompt to image. `plan` replaces the model's own plan; `check` is how many times the
+        drawing is read back and wrong objects redrawn (None: the library's default, 0: off;
+        `image.checks`). `on_step(done, total)` is called after each `step_size` tokens (at
+        least 1) and after the last; returning False from it stops the drawing cleanly: the
+        image so far comes back with `image.cancelled` True (cells not drawn are grey). An
+        exception from on_step, or Ctrl-C, stops it too and is raised."""
         with Session(self, seed=seed, think=think and plan is None, cfg=cfg, check=check, **kwargs) as s:
-            s.plan(prompt)
-            if plan is not None:
+            if plan is None:
+                complete = s.generate(prompt, on_step, step_size)
+            else:
+                _int(step_size, "step_size", 1, 2 ** 31 - 1)  # refused before any work
+                s.plan(prompt)
                 s.set_plan(plan)
-            remaining = 1
-            while remaining > 0:
-                done, remaining = s.step(step_size)
-                if on_step is not None:
-                    on_step(done, done + remaining)
-            return s.image()
+                complete = s.draw(on_step, step_size)
+            checks, redraws = s.check_stats()
+            return Image(self.info["image_width"], self.info["image_height"], s.decode(),
+                         s.current_plan, s.tokens(), checks, redraws, cancelled=not complete)
 
     def _edit(self, image, plan: Optional[str], seed: int, check: Optional[int], kwargs, act) -> Image:
         if isinstance(image, (str, os.PathLike)):

@@ -186,6 +186,15 @@ S, U32, STR, ARR, F32 = (gguf.GGUFValueType.STRING, gguf.GGUFValueType.UINT32, g
     (dict(set_fields={"ponder.attention.head_count": (3, U32)}), "heads"),
     (dict(set_fields={"ponder.attention.head_count_kv": (3, U32)}), "multiple"),
     (dict(set_fields={"ponder.plan.grammar_version": (2, U32)}), "grammar version 2"),
+    (dict(set_fields={"ponder.world.version": (2, U32)}), "world version 2"),
+    (dict(set_fields={"ponder.world.version": ("1", S)}), "ponder.world.version"),
+    (dict(drop_fields=["ponder.world.version"]), "ponder.world.version"),
+    # Checked as a caller's scale is (0 to 100): -3 used to load as 0, which ignores the prompt.
+    (dict(set_fields={"ponder.sampling.cfg_scale": (-3.0, F32)}), "cfg_scale -3.0 is out of range (0 to 100"),
+    (dict(set_fields={"ponder.sampling.cfg_scale": (1000.0, F32)}), "cfg_scale 1000.0 is out of range"),
+    (dict(set_fields={"ponder.sampling.cfg_scale": (float("inf"), F32)}), "finite"),
+    # A finite double that single precision holds only as infinity.
+    (dict(set_fields={"ponder.rope.freq_base": (1e300, gguf.GGUFValueType.FLOAT64)}), "single precision"),
     (dict(set_fields={"ponder.attention.layer_norm_rms_epsilon": (float("nan"), F32)}), "finite"),
     (dict(set_fields={"ponder.image.codebook_size": (2 ** 31, U32)}), "codebook_size"),
     (dict(set_fields={"ponder.image.grid_width": (8, U32)}), "decoder"),
@@ -264,3 +273,8 @@ def test_a_decoder_too_large_to_allocate_is_an_error(tmp_path, model_path):
     assert e.value.status == "out of memory"
     assert "allocate" in str(e.value)
     model.close()
+
+
+def test_a_file_guidance_scale_in_range_is_the_default(tmp_path, model_path):
+    path = rewrite(model_path, tmp_path / "cfg.gguf", set_fields={"ponder.sampling.cfg_scale": (2.5, F32)})
+    assert ponder.Model(path).info["default_cfg_scale"] == 2.5
