@@ -125,10 +125,10 @@ extension World {
 
     /// The region or relation phrase (of `phrases`) that the words at the start of `words`
     /// were likely meant to be, and how many of them it stands for: each word is first read
-    /// as its synonym or unique near miss, then the phrase may differ by one word (a function
-    /// word, in, at, on, the, to or of, costs 1; another word 2; at most 2 in all). The
-    /// phrase with the most words in common wins, then the cheapest. Nil when none is near
-    /// or two are equally near.
+    /// as its synonym or unique near miss, then the phrase may differ by words put in, left
+    /// out or swapped that cost at most 2 in all (a function word, in, at, on, the, to or of,
+    /// costs 1; another word 2). The phrase with the most words in common wins, then the
+    /// cheapest. Nil when none is near or two are equally near.
     static func nearestPhrase(_ words: ArraySlice<String>, among phrases: [[String]]) -> (phrase: [String], used: Int)? {
         let function: Set<String> = ["in", "at", "on", "the", "to", "of"]
         let input = words.prefix(7).prefix { $0 != "and" }.map { w -> String in
