@@ -3,7 +3,7 @@ drawn from another seed than the benchmark's, so that choosing a model's default
 does not tune it to the benchmark.
 
     python training/guidance_sweep.py --model models/ponder-shapes-q8_0.gguf \
-        --cfg 2.0 --cfg 1.5 --seeds 1,2 --per-category 15 [--direct] [--top-p 0.9] [--background black]
+        --cfg 2.0 --cfg 1.5 --seeds 1,2 --per-category 15 [--direct] [--check 3] [--top-p 0.9] [--background black]
 
 --background asks for that background in every prompt that names none (the benchmark names
 one only in some complex prompts). --sheet PNG also draws the first complex prompts (with
@@ -20,7 +20,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from benchmark import _generate, prompt_set  # noqa: E402
-from ponder_train.evaluator import correct  # noqa: E402
+from ponder_train.evaluator import correct, detect  # noqa: E402
 from ponder_train.world import BACKGROUNDS, parse_prompt  # noqa: E402
 
 
@@ -53,6 +53,8 @@ def main():
     ap.add_argument("--per-category", type=int, default=15)
     ap.add_argument("--prompt-seed", type=int, default=7, help="not the benchmark's (2026)")
     ap.add_argument("--direct", action="store_true", help="draw without thinking")
+    ap.add_argument("--check", type=int, default=0,
+                    help="checked drawing: read each image back at most N times (0 = off; the engine's default is 3)")
     ap.add_argument("--background", choices=BACKGROUNDS, help="ask for this background where a prompt names none")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--sheet", help="write a PNG of complex prompts drawn on every background")
@@ -67,22 +69,28 @@ def main():
             print(f"sheet row: {text}")
         print(f"wrote {args.sheet}")
     acc = defaultdict(list)
+    extra = defaultdict(list)  # per scale: whether the evaluator found more objects than asked for
     for cfg in args.cfg:
         jobs = [(i, text, seed, "direct" if args.direct else "thinking") for i, (_, text, _) in enumerate(prompts) for seed in seeds]
-        options = dict(cfg=cfg, top_p=args.top_p)
+        options = dict(cfg=cfg, top_p=args.top_p, check=args.check)
         with ProcessPoolExecutor(args.workers) as ex:
             parts = ex.map(_generate, [(args.model, jobs[k::args.workers], 1, options) for k in range(args.workers)])
             for index, _, _, rgb, *_ in (r for part in parts for r in part):
                 cat, text, _ = prompts[index]
-                ok = correct(rgb, parse_prompt(text))
+                prompt = parse_prompt(text)
+                detection = detect(rgb)
+                ok = correct(rgb, prompt, detection)
+                extra[cfg].append(len(detection[1]) > len(prompt.objects))
                 acc[(cat, cfg)].append(ok)
                 acc[("overall", cfg)].append(ok)
-    print(f"{'direct' if args.direct else 'thinking'}, top-p {args.top_p}, seeds {args.seeds}, "
+    print(f"{'direct' if args.direct else 'thinking'}{f', checked {args.check}' if args.check else ''}, top-p {args.top_p}, seeds {args.seeds}, "
           f"{args.per_category} prompts per category (prompt seed {args.prompt_seed})"
           + (f", on {args.background} where a prompt names no background" if args.background else ""))
     print("category     " + " ".join(f"cfg {c:<5}" for c in args.cfg))
     for cat in sorted({c for c, _ in acc}, key=lambda c: (c == "overall", c)):
         print(f"{cat:12s} " + " ".join(f"{np.mean(acc[(cat, c)]):<9.3f}" for c in args.cfg))
+    print(f"{'stray':12s} " + " ".join(f"{np.mean(extra[c]):<9.3f}" for c in args.cfg)
+          + "  (images with more objects found than the prompt asks for)")
 
 
 if __name__ == "__main__":

@@ -67,8 +67,9 @@ private func guarded(_ box: SessionBox? = nil, _ body: () throws -> Void) -> pon
         box?.setError(e.message)
         return status(e.kind)
     } catch {
-        setThreadError("unexpected error: \(error)")
-        box?.setError("unexpected error: \(error)")
+        let message = PonderError.visible("unexpected error: \(error)")
+        setThreadError(message)
+        box?.setError(message)
         return status(.internal)
     }
 }

@@ -4,7 +4,6 @@ import PonderCore
 import Glibc
 #endif
 
-@main
 struct PonderCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ponder",
@@ -12,6 +11,25 @@ struct PonderCLI: ParsableCommand {
         discussion: modelSearch,
         subcommands: [Generate.self, Describe.self, Edit.self, Redraw.self, Add.self, Info.self],
         defaultSubcommand: Generate.self)
+
+    /// ArgumentParser's own messages quote arguments as given; like the library's, they
+    /// escape what cannot be seen (PonderError.visible), line by line since usage text spans
+    /// lines. Help and version text is printed as it is.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            let message = fullMessage(for: error)
+            if !message.isEmpty {
+                let lines = message.split(separator: "\n", omittingEmptySubsequences: false)
+                fputs(lines.map { PonderError.visible(String($0)) }.joined(separator: "\n") + "\n", stderr)
+            }
+            Glibc.exit(code.rawValue)
+        }
+    }
 }
 
 let defaultModelName = "ponder-shapes-q8_0.gguf"
@@ -73,47 +91,34 @@ func writeFile(_ path: String, _ text: String) throws {
 }
 
 struct Generate: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Generate an image from a prompt.")
+    static let configuration = CommandConfiguration(
+        abstract: "Generate an image from a prompt.",
+        discussion: "Prints the plan on standard output and, on standard error, each file written with its seed.")
 
-    @Argument(help: "The prompt, e.g. \"a red circle to the left of a blue square\".")
-    var prompt: String
+    @Argument(help: "The prompt, e.g. \"a red circle to the left of a blue square\" (docs/world.md). Optional with --plan-in.")
+    var prompt: String?
 
-    @Option(name: .shortAndLong, help: "Output PNG file.")
-    var output: String = "out.png"
+    @OptionGroup var image: ImageOutputOptions
 
-    @Option(help: "Random seed; the same seed gives the same image.")
-    var seed: UInt64 = 0
+    @OptionGroup var drawing: DrawingOptions
 
     @Flag(name: .customLong("no-think"), help: "Draw directly, without writing a plan first.")
     var noThink = false
 
-    @Option(help: "Classifier-free guidance scale (1 = off; default: the model's).")
-    var cfg: Float?
-
-    @Option(help: "Sampling temperature (0 = greedy).")
-    var temperature: Float = 1.0
-
-    @Option(name: .customLong("top-k"), help: "Keep the k most likely tokens (0 = off).")
-    var topK: Int = 0
-
-    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold (1 = off).")
-    var topP: Float = 1.0
-
-    @Option(name: .customLong("plan-attempts"),
+    @Option(name: .customLong("plan-attempts"), parsing: .unconditional,
             help: "Plans written at most: each is checked against the prompt until one satisfies it (1 = keep the first).")
     var planAttempts: Int = SessionParameters().planAttempts
 
-    @Option(name: .customLong("check"),
+    @Option(name: .customLong("check"), parsing: .unconditional,
             help: "Checked drawing: read the image back at most N times, redrawing wrong objects between reads (0 = off).")
     var check: Int = SessionParameters.defaultCheckAttempts
 
-    @Option(help: "Worker threads (0 = one per processor, at most 8).")
-    var threads: Int = 0
-
-    @Option(name: .customLong("plan-out"), help: "Also write the plan to this file.")
+    @Option(name: .customLong("plan-out"),
+            help: "Also write the plan to this text file (with -n N, the seed goes before the extension: plan-7.txt).")
     var planOut: String?
 
-    @Option(name: .customLong("plan-in"), help: "Draw from this plan (docs/plan.md) instead of thinking.")
+    @Option(name: .customLong("plan-in"),
+            help: "Draw from this plan (docs/plan.md) instead of thinking. A prompt given too is checked against it: a warning says when the plan does not satisfy it.")
     var planIn: String?
 
     @Option(help: modelHelp)
@@ -122,49 +127,84 @@ struct Generate: ParsableCommand {
     @Flag(name: .shortAndLong, help: "No progress bar.")
     var quiet = false
 
+    func validate() throws {
+        guard prompt != nil || planIn != nil else {
+            throw ValidationError("give a prompt, or a plan with --plan-in")
+        }
+        if let planOut { try OutputPath.check(plan: planOut, option: "--plan-out") }
+    }
+
     func run() throws {
         do {
-            let m = try Model(path: resolveModel(model))
-            var p = SessionParameters()
-            p.seed = seed
-            p.think = !noThink && planIn == nil
-            p.cfgScale = cfg
-            p.temperature = temperature
-            p.topK = topK
-            p.topP = topP
-            p.threads = threads
-            p.planAttempts = planAttempts
-            p.checkAttempts = check
-            let session = try Session(model: m, parameters: p)
-            try session.plan(prompt: prompt)
-            if let planIn { try session.setPlan(try readFile(planIn)) }
-            if let plan = session.plan {
-                print(plan.text)
-                fflush(stdout)
-                if let planOut { try writeFile(planOut, plan.text + "\n") }
-            } else if planOut != nil {
-                fputs("ponder: no plan to write (thinking is off)\n", stderr)
-            }
-            var remaining = session.totalTokens
-            while remaining > 0 {
-                let r = try session.step(8)
-                remaining = r.remaining
-                if !quiet { progress(r.done, r.done + r.remaining) }
-            }
-            if !quiet {
-                fputs("\n", stderr)
-                if session.checksUsed > 0 {
-                    fputs("checked \(session.checksUsed) time(s), redrew \(session.redrawsUsed) time(s)\n", stderr)
+            let first = drawing.seed.resolve()
+            let seeds = try image.seeds(from: first)
+            // A given plan is read and checked once, before any drawing.
+            var planText: String?
+            var promptText = prompt ?? ""
+            if let planIn {
+                let text = try readFile(planIn)
+                let plan: Plan
+                do { plan = try Plan(text: text) } catch let e as PonderError {
+                    throw PonderError(e.kind, "'\(planIn)': \(e.message)")
                 }
+                if let prompt {
+                    if !plan.satisfies(try Prompt(prompt)) {
+                        fputs("ponder: warning: the plan in '\(PonderError.visible(planIn))' does not satisfy the prompt "
+                              + "(docs/world.md, \"When an image is correct for a prompt\"); drawing the plan anyway\n", stderr)
+                    }
+                } else {
+                    promptText = try plan.prompt().text
+                }
+                planText = text
             }
-            let rgb = try session.decode()
-            try rgb.withUnsafeBytes {
-                try PNGWriter.write(rgb: $0, width: session.imageWidth, height: session.imageHeight, path: output)
+            let m = try Model(path: resolveModel(model))
+            for seed in seeds {
+                try draw(model: m, prompt: promptText, planText: planText, seed: seed, random: drawing.seed == .random)
             }
-            fputs("wrote \(output)\n", stderr)
         } catch let e as PonderError {
             throw fail(e.message)
         }
+    }
+
+    /// Draws one image from `seed` and writes it (and its plan, with --plan-out).
+    func draw(model m: Model, prompt: String, planText: String?, seed: UInt64, random: Bool) throws {
+        var p = drawing.parameters(seed: seed)
+        p.think = !noThink && planText == nil
+        p.planAttempts = planAttempts
+        p.checkAttempts = check
+        let session = try Session(model: m, parameters: p)
+        try session.plan(prompt: prompt)
+        if let planText { try session.setPlan(planText) }
+        if let plan = session.plan {
+            print(plan.text)
+            if image.count > 1 { print() }
+            fflush(stdout)
+            if let planOut {
+                let path = image.count == 1 ? planOut : OutputPath.numbered(planOut, seed)
+                try writeFile(path, plan.text + "\n")
+            }
+        } else if planOut != nil {
+            fputs("ponder: no plan to write (thinking is off)\n", stderr)
+        }
+        var remaining = session.totalTokens
+        while remaining > 0 {
+            let r = try session.step(8)
+            remaining = r.remaining
+            if !quiet { progress(r.done, r.done + r.remaining) }
+        }
+        if !quiet {
+            fputs("\n", stderr)
+            if session.checksUsed > 0 {
+                fputs("checked \(session.checksUsed) time(s), redrew \(session.redrawsUsed) time(s)\n", stderr)
+            }
+        }
+        let rgb = try session.decode()
+        let output = image.path(seed: seed)
+        try rgb.withUnsafeBytes {
+            try PNGWriter.write(rgb: $0, width: session.imageWidth, height: session.imageHeight, path: output)
+        }
+        let again = random ? "; drawn at random, --seed \(seed) draws it again" : ""
+        fputs("wrote \(PonderError.visible(output)) (seed \(seed)\(again))\n", stderr)
     }
 
     func progress(_ done: Int, _ total: Int) {
@@ -186,11 +226,15 @@ struct Describe: ParsableCommand {
     @Option(name: .customLong("plan-out"), help: "Also write the plan to this file.")
     var planOut: String?
 
-    @Option(help: "Worker threads (0 = one per processor, at most 8).")
+    @Option(parsing: .unconditional, help: "Worker threads (0 = one per processor, at most 8).")
     var threads: Int = 0
 
     @Option(help: modelHelp)
     var model: String?
+
+    func validate() throws {
+        if let planOut { try OutputPath.check(plan: planOut, option: "--plan-out") }
+    }
 
     func run() throws {
         do {
@@ -250,27 +294,31 @@ struct EditOptions: ParsableArguments {
     @Option(name: .customLong("plan-out"), help: "Also write the new plan to this file.")
     var planOut: String?
 
-    @Option(help: "Random seed; the same seed gives the same edit.")
-    var seed: UInt64 = 0
+    @Option(parsing: .unconditional,
+            help: "Random seed, 0 to 2^64-1; the same seed gives the same edit. 'random' (or -1) draws one and prints it.")
+    var seed: SeedChoice = .fixed(0)
 
-    @Option(name: .customLong("check"),
+    @Option(name: .customLong("check"), parsing: .unconditional,
             help: "Checked editing: read the result back at most N times, redrawing wrong objects in the edited cells (0 = off).")
     var check: Int = SessionParameters.defaultCheckAttempts
 
-    @Option(help: "Worker threads (0 = one per processor, at most 8).")
+    @Option(parsing: .unconditional, help: "Worker threads (0 = one per processor, at most 8).")
     var threads: Int = 0
 
     @Option(help: modelHelp)
     var model: String?
 
+    func validate() throws {
+        try OutputPath.check(image: output, option: "-o")
+        if let planOut { try OutputPath.check(plan: planOut, option: "--plan-out") }
+    }
+
     /// Loads the picture into a session's canvas, runs `edit`, prints and writes the result.
     func run(_ edit: (Session, Canvas) throws -> Canvas) throws {
         do {
-            guard output.lowercased().hasSuffix(".png") else {
-                throw PonderError(.invalidArgument, "'\(output)': the output is a PNG; name it with .png")
-            }
             let m = try Model(path: resolveModel(model))
             var p = SessionParameters()
+            let seed = self.seed.resolve()
             p.seed = seed
             p.threads = threads
             p.checkAttempts = check
@@ -283,7 +331,8 @@ struct EditOptions: ParsableArguments {
             try result.image.pixels.withUnsafeBytes {
                 try PNGWriter.write(rgb: $0, width: result.image.width, height: result.image.height, path: output)
             }
-            fputs("redrew \(session.editedCells) of \(session.totalTokens) cells; wrote \(output)\n", stderr)
+            let drawn = self.seed == .random ? "; drawn at random, --seed \(seed) makes it again" : ""
+            fputs("redrew \(session.editedCells) of \(session.totalTokens) cells; wrote \(output) (seed \(seed)\(drawn))\n", stderr)
         } catch let e as PonderError {
             throw fail(e.message)
         }
@@ -343,3 +392,7 @@ struct Add: ParsableCommand {
         try options.run { session, canvas in try session.add(canvas, phrase: phrase) }
     }
 }
+
+// Top-level code rather than @main, since the module has more files than this one; last, so
+// that every global of this file is initialised first.
+PonderCLI.main()

@@ -237,9 +237,16 @@ class Prompt:
         return self.words if self.background is None else self.words[:-4]
 
 
+def separates(c: str) -> bool:
+    """Whether character `c` separates words: Unicode's White_Space property, as the engine
+    reads it (docs/world.md). str.isspace() also takes the ASCII separators U+001C to U+001F,
+    which are not white space."""
+    return c.isspace() and not "\x1c" <= c <= "\x1f"
+
+
 def normalise(text: str) -> list[str]:
-    words = "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text).split(" ")
-    words = [w for w in words if w]
+    folded = "".join(" " if separates(c) else chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+    words = [w for w in folded.split(" ") if w]
     if words and words[-1].endswith("."):
         words[-1] = words[-1][:-1]
         if not words[-1]:

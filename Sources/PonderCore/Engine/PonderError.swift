@@ -1,5 +1,8 @@
 /// Every failure the library reports. The C API maps each case to a `ponder_status` and
 /// the message to `ponder_last_error()`; nothing in the library traps on bad input.
+/// Messages quote what callers gave (prompts, plans, paths, a model file's keys); whatever in
+/// them cannot be seen is escaped (`PonderError.visible`), so a message never hides a stray
+/// line end, tab, NUL or zero-width character, and never ends early at a NUL in C.
 public struct PonderError: Error, CustomStringConvertible, Equatable {
     public enum Kind: Int32, Sendable {
         case invalidArgument = 1
@@ -22,7 +25,45 @@ public struct PonderError: Error, CustomStringConvertible, Equatable {
 
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
-        self.message = message
+        self.message = PonderError.visible(message)
+    }
+
+    /// `text` with every character that cannot be seen written as an escape: `\n`, `\r`,
+    /// `\t`, `\0`, else `\u{XXXX}` for other controls, format characters (zero-width spaces
+    /// and joiners, bidirectional overrides, the byte order mark), default-ignorable code points,
+    /// separators other than the plain space (no-break spaces, line separators), private-use,
+    /// unassigned and surrogate code points. Visible text, the plain space included, is kept.
+    public static func visible(_ text: String) -> String {
+        var out = ""
+        out.unicodeScalars.reserveCapacity(text.unicodeScalars.count)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\0": out += "\\0"
+            case " ": out.unicodeScalars.append(scalar)
+            default:
+                if invisible(scalar) {
+                    out += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out
+    }
+
+    static func invisible(_ scalar: Unicode.Scalar) -> Bool {
+        let p = scalar.properties
+        if p.isDefaultIgnorableCodePoint { return true }
+        switch p.generalCategory {
+        case .control, .format, .spaceSeparator, .lineSeparator, .paragraphSeparator,
+             .privateUse, .surrogate, .unassigned:
+            return true
+        default:
+            return false
+        }
     }
 
     public var description: String { message }

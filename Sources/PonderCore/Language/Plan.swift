@@ -60,7 +60,7 @@ public struct Plan: Equatable {
         var lineOf: [Int] = []
         var current = ""
         for ch in text.unicodeScalars {
-            if ch == " " || ch == "\t" || ch == "\n" || ch == "\r" {
+            if World.separates(ch) {
                 if !current.isEmpty { tokens.append(current); lineOf.append(line); current = "" }
                 if ch == "\n" { line += 1 }
             } else {
@@ -160,33 +160,33 @@ public struct PlanGrammar {
     public mutating func accept(word: String) throws {
         switch state {
         case .backgroundKeyword:
-            guard word == "background" else { throw PonderError.badPlan("expected 'background' but found '\(word)'") }
+            guard word == "background" else {
+                throw PonderError.badPlan("expected 'background' but found '\(word)'" + PlanGrammar.suggestion(word, among: ["background"]))
+            }
             state = .backgroundColour
         case .backgroundColour:
-            guard let b = World.backgrounds.firstIndex(of: word) else {
-                throw PonderError.badPlan("'\(word)' is not a background colour (white, black, gray, beige)")
-            }
+            guard let b = World.backgrounds.firstIndex(of: word) else { throw PlanGrammar.notA(.background, word) }
             plan.background = b
             state = .sizeOrEnd
         case .sizeOrEnd:
             guard plan.objects.count < World.maxObjects else {
                 throw PonderError.badPlan("'\(word)': a plan has at most \(World.maxObjects) objects")
             }
-            guard let s = World.sizes.firstIndex(of: word) else {
-                throw PonderError.badPlan("'\(word)' is not a size (small, medium, large); each object is 'size colour shape at x y'")
-            }
+            guard let s = World.sizes.firstIndex(of: word) else { throw PlanGrammar.notA(.size, word) }
             pending = Plan.Object(shape: 0, colour: 0, size: s, x: 0, y: 0)
             state = .colour
         case .colour:
-            guard let c = World.colours.firstIndex(of: word) else { throw PonderError.badPlan("'\(word)' is not a colour") }
+            guard let c = World.colours.firstIndex(of: word) else { throw PlanGrammar.notA(.colour, word) }
             pending.colour = c
             state = .shape
         case .shape:
-            guard let s = World.shapes.firstIndex(of: word) else { throw PonderError.badPlan("'\(word)' is not a shape") }
+            guard let s = World.shapes.firstIndex(of: word) else { throw PlanGrammar.notA(.shape, word) }
             pending.shape = s
             state = .at
         case .at:
-            guard word == "at" else { throw PonderError.badPlan("expected 'at' but found '\(word)'") }
+            guard word == "at" else {
+                throw PonderError.badPlan("expected 'at' but found '\(word)'" + PlanGrammar.suggestion(word, among: ["at"]))
+            }
             state = .x
         case .x:
             let range = PlanGrammar.coordinateRange(side: pending.side)
@@ -211,6 +211,38 @@ public struct PlanGrammar {
         case .end:
             throw PonderError.badPlan("'\(word)': a plan has at most \(World.maxObjects) objects")
         }
+    }
+
+    /// "; did you mean 'x'?" when `word` is a near miss of one of `candidates`, else empty.
+    static func suggestion(_ word: String, among candidates: [String]) -> String {
+        let misses = World.nearMisses(of: word, among: candidates)
+        return misses.isEmpty ? "" : "; " + World.didYouMean(misses)
+    }
+
+    /// `word` stands where a word of `role` (size, colour, shape or background) must: names
+    /// what the word is instead, or its near miss, and the role's words.
+    static func notA(_ role: World.Role, _ word: String) -> PonderError {
+        let form = "each object is 'size colour shape at x y'"
+        let expected = role == .colour ? "an object's colour" : role.name
+        let own = World.Role(of: word)
+        if own == .shapePlural && role == .shape {
+            let k = World.shapePlurals.firstIndex(of: word)!
+            return PonderError.badPlan("'\(word)' is plural; a plan names each object on its own line, in the singular ('\(World.shapes[k])')")
+        }
+        if own != .other && own != role {
+            let name = own == .colour ? "an object's colour" : own.name
+            return PonderError.badPlan("'\(word)' is \(name), not \(expected) (\(role.listing))" + (role == .background ? "" : "; \(form)"))
+        }
+        let words: [String]
+        switch role {
+        case .size: words = World.sizes
+        case .colour: words = World.colours
+        case .shape: words = World.shapes
+        default: words = World.backgrounds
+        }
+        let misses = World.nearMisses(of: word, among: words)
+        let known = misses.isEmpty ? "" : " the plan grammar knows; \(World.didYouMean(misses))"
+        return PonderError.badPlan("'\(word)' is not \(expected)\(known) (\(role.listing))" + (role == .size ? "; \(form)" : ""))
     }
 
     /// A coordinate word: decimal digits without sign or leading zeros, 0 to 127.
@@ -261,5 +293,39 @@ extension Plan {
             return false
         }
         return assign(0)
+    }
+}
+
+extension Plan {
+    /// A prompt this plan satisfies (`satisfies`): its objects by size, colour and shape, alike
+    /// ones counted in one phrase ("two small red circles"), joined by "and", then the
+    /// background when it is not white. Images are drawn under a prompt as well as a plan, so
+    /// this is the prompt for a plan given without one. Throws `badPlan` for a plan no text
+    /// form can hold (built in code with no objects, too many, or words out of range).
+    public func prompt() throws -> Prompt {
+        guard (1...World.maxObjects).contains(objects.count), World.backgrounds.indices.contains(background),
+              objects.allSatisfy({ World.shapes.indices.contains($0.shape) && World.colours.indices.contains($0.colour)
+                  && World.sizes.indices.contains($0.size) }) else {
+            throw PonderError.badPlan("the plan has no prompt: it needs 1 to \(World.maxObjects) objects of the world's sizes, colours and shapes")
+        }
+        var kinds: [(object: Object, count: Int)] = []
+        for o in objects {
+            if let k = kinds.firstIndex(where: { $0.object.size == o.size && $0.object.colour == o.colour && $0.object.shape == o.shape }) {
+                kinds[k].count += 1
+            } else {
+                kinds.append((o, 1))
+            }
+        }
+        let phrases = kinds.map { kind -> String in
+            let o = kind.object
+            let shape = kind.count == 1 ? World.shapes[o.shape] : World.shapePlurals[o.shape]
+            let description = "\(World.sizes[o.size]) \(World.colours[o.colour]) \(shape)"
+            // The description starts with a size, never a vowel: the article is "a".
+            let count = kind.count == 1 ? "a" : ["two", "three", "four"][kind.count - 2]
+            return count + " " + description
+        }
+        var text = phrases.joined(separator: " and ")
+        if background != 0 { text += " on a \(World.backgrounds[background]) background" }
+        return try Prompt(text)
     }
 }

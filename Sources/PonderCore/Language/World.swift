@@ -67,6 +67,25 @@ public enum World {
         return words.filter { seen.insert($0).inserted }
     }
 
+    /// Whether `scalar` separates words in prompts and plans: any Unicode white space (space,
+    /// tab, line ends, no-break and other wide spaces), so a prompt read from a file with
+    /// its final line end reads as typed.
+    public static func separates(_ scalar: Unicode.Scalar) -> Bool { scalar.properties.isWhitespace }
+
+    /// The words of `text`: the runs between separators.
+    public static func words(of text: String) -> [String] {
+        var words: [String] = [], current = ""
+        for scalar in text.unicodeScalars {
+            if separates(scalar) {
+                if !current.isEmpty { words.append(current); current = "" }
+            } else {
+                current.unicodeScalars.append(scalar)
+            }
+        }
+        if !current.isEmpty { words.append(current) }
+        return words
+    }
+
     /// Index of the 3 × 3 grid cell (0, 1 or 2) holding coordinate `c`.
     public static func third(_ c: Double) -> Int {
         let t = Double(canvas) / 3
