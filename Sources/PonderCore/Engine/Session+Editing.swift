@@ -50,17 +50,18 @@ extension Session {
         return made
     }
 
-    /// Gives the picture set with setImage the caller's plan (instead of describing it).
+    /// Gives the session's picture (set with setImage, or the last edit's) the caller's plan,
+    /// instead of the one described or drawn for it.
     public func setCanvasPlan(_ plan: Plan) throws {
-        guard let picture else {
+        guard let image = picture ?? canvas?.image else {
             throw PonderError.wrongState("no picture to give a plan to: set one with setImage (ponder_set_image) first")
         }
         guard plan.background == imageBackground else {
-            _ = try canvas(image: picture, plan: plan)  // encoded again, from the plan's background
+            _ = try canvas(image: image, plan: plan)  // encoded again, from the plan's background
             return
         }
         self.plan = plan
-        canvas = Canvas(image: picture, plan: plan, codes: codes)
+        canvas = Canvas(image: image, plan: plan, codes: codes)
     }
 
     /// Makes `canvas` the session's canvas again: undo, or the state before a failed edit.
@@ -150,7 +151,17 @@ extension Session {
 
     /// Redraws `cells` of the canvas for `plan`, checks them, and composites the result onto
     /// the canvas's picture (moved to the plan's background first if that changed).
+    /// A failed edit leaves the session holding the input canvas.
     func draw(_ canvas: Canvas, as plan: Plan, cells: CellMask, drawn: [Plan.Object]) throws -> Canvas {
+        do {
+            return try drawAnew(canvas, as: plan, cells: cells, drawn: drawn)
+        } catch {
+            restore(canvas)
+            throw error
+        }
+    }
+
+    private func drawAnew(_ canvas: Canvas, as plan: Plan, cells: CellMask, drawn: [Plan.Object]) throws -> Canvas {
         let hp = model.hyperParameters
         guard canvas.codes.count == hp.imageTokens, canvas.image.width == hp.imageWidth, canvas.image.height == hp.imageHeight else {
             throw PonderError.invalidArgument("the canvas was made for another model (\(canvas.image.width)×\(canvas.image.height), \(canvas.codes.count) codes)")
@@ -176,6 +187,13 @@ extension Session {
             // next to them (docs/canvas.md, "Raster order").
             var territory = CellMask(hp)
             for o in drawn { territory.mark(PixelBox(o), margin: Session.redrawMargin) }
+            // A model without an encoder has no empty codes: it samples every cell.
+            if model.blankCodes == nil {
+                guard !plan.objects.isEmpty else {
+                    throw PonderError(.unsupported, "this model file has no image encoder ('ponder.encoder.ops'): it cannot clear a picture of every object")
+                }
+                territory.formUnion(cells)
+            }
             let sampled = cells.intersection(territory)
             if sampled.indices.count < cells.indices.count {
                 let blank = try blankCodes()
