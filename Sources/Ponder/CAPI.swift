@@ -532,7 +532,8 @@ public func ponder_redraw_region(_ session: OpaquePointer?, _ x0: Int32, _ y0: I
                                  _ phrase: UnsafePointer<CChar>?) -> ponder_status {
     withSession(session, "ponder_redraw_region") { box in
         let text = try phrase.map { try string($0, "phrase", limit: Prompt.maxBytes) }
-        let region = PixelBox(x0: Int(x0), y0: Int(y0), x1: Int(x1), y1: Int(y1))
+        // Checked before the canvas is made, which may describe the picture.
+        let region = try PixelBox(x0: Int(x0), y0: Int(y0), x1: Int(x1), y1: Int(y1)).validated()
         try edit(box) { s, canvas in try s.redraw(canvas, region: region, phrase: text) }
     }
 }

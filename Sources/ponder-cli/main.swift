@@ -311,6 +311,23 @@ struct EditOptions: ParsableArguments {
     func validate() throws {
         try OutputPath.check(image: output, option: "-o")
         if let planOut { try OutputPath.check(plan: planOut, option: "--plan-out") }
+        // The input is never changed: writing the result over it would.
+        if let a = realpath(image, nil) {
+            defer { free(a) }
+            if let b = realpath(output, nil) {
+                defer { free(b) }
+                if strcmp(a, b) == 0 {
+                    throw ValidationError("-o '\(PonderError.visible(output))' is the picture being edited; write the result to another file")
+                }
+            }
+        }
+        // Where the result goes must exist before any drawing.
+        for (path, option) in [(output, "-o")] + (planOut.map { [($0, "--plan-out")] } ?? []) {
+            let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+            guard access(folder.isEmpty ? "/" : folder, W_OK) == 0 else {
+                throw ValidationError("\(option) '\(PonderError.visible(path))': the folder '\(PonderError.visible(folder))' does not exist or cannot be written")
+            }
+        }
     }
 
     /// Loads the picture into a session's canvas, runs `edit`, prints and writes the result.
@@ -326,11 +343,11 @@ struct EditOptions: ParsableArguments {
             let picture = try PNGReader.read(path: image)
             let given = try imagePlan.map { try Canvas.plan(text: try readFile($0)) }
             let result = try edit(session, try session.canvas(image: picture, plan: given))
-            print(result.plan.text)
-            if let planOut { try writeFile(planOut, result.plan.text + "\n") }
             try result.image.pixels.withUnsafeBytes {
                 try PNGWriter.write(rgb: $0, width: result.image.width, height: result.image.height, path: output)
             }
+            if let planOut { try writeFile(planOut, result.plan.text + "\n") }
+            print(result.plan.text)
             let drawn = self.seed == .random ? "; drawn at random, --seed \(seed) makes it again" : ""
             fputs("redrew \(session.editedCells) of \(session.totalTokens) cells; wrote \(output) (seed \(seed)\(drawn))\n", stderr)
         } catch let e as PonderError {

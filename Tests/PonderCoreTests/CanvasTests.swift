@@ -217,4 +217,52 @@ final class CanvasTests: XCTestCase {
         XCTAssertTrue(try s.currentCanvas().image == a.image)
         XCTAssertEqual(try s.currentCanvas().plan.objects.count, 1)
     }
+
+    /// Two objects whose gap falls inside one cell: editing one must not touch the other.
+    func testKeptNeighbourSharingACellKeepsItsPixels() throws {
+        let s = try session()
+        try s.plan(prompt: "a red square to the left of a blue square")
+        try s.setPlan("background white\nlarge red square at 39 64\nlarge blue square at 79 64")
+        try s.step(s.totalTokens)
+        let a = try s.currentCanvas()
+        let blue = a.plan.objects[1], box = PixelBox(blue)
+        var recoloured = a.plan.objects[0]
+        recoloured.colour = 3
+        var moved = a.plan.objects[0]
+        moved.y = 100
+        for plan in [[blue], [recoloured, blue], [moved, blue]] {
+            let b = try s.edit(a, plan: Plan(background: 0, objects: plan))
+            var changed = 0
+            for y in box.y0..<box.y1 {
+                for x in box.x0..<box.x1 where a.image.pixels[(y * 128 + x) * 3..<(y * 128 + x) * 3 + 3] != b.image.pixels[(y * 128 + x) * 3..<(y * 128 + x) * 3 + 3] {
+                    changed += 1
+                }
+            }
+            XCTAssertEqual(changed, 0, "pixels of the kept blue square changed for \(plan)")
+        }
+    }
+
+    func testPhraseMessagesAndWhiteSpace() throws {
+        let s = try session()
+        let a = try base(s)
+        // Any white space separates words, as in prompts and plans.
+        XCTAssertEqual(try Canvas.plan(text: "background\u{00A0}white\u{00A0}\n").objects.count, 0)
+        let b = try s.add(a, phrase: "a small green star to\u{00A0}the right of the blue square")
+        XCTAssertEqual(b.plan.objects.count, 3)
+        let cleared = try s.redraw(a, region: PixelBox(x0: 10, y0: 40, x1: 56, y1: 90), phrase: "\u{00A0}")
+        XCTAssertEqual(cleared.plan.objects.count, 1)
+        // A reference to an object the region removes says so.
+        let gone = error { _ = try s.redraw(a, region: PixelBox(x0: 10, y0: 40, x1: 56, y1: 90), phrase: "a small pink ring below the red circle") }
+        XCTAssertTrue(gone?.message.contains("which this redraw removes") ?? false, gone?.message ?? "")
+        // A region smaller than the object says so.
+        let tiny = error { _ = try s.redraw(a, region: PixelBox(x0: 60, y0: 10, x1: 61, y1: 11), phrase: "a small red star") }
+        XCTAssertTrue(tiny?.message.contains("is 1×1 px") ?? false, tiny?.message ?? "")
+        // Errors quote the caller's words, not the rewritten reference.
+        let second = error { _ = try s.add(a, phrase: "a red star below the blue square in the center") }
+        XCTAssertFalse(second?.message.contains("a blue square") ?? true, second?.message ?? "")
+        // A plan whose background contradicts the picture's.
+        let wrong = error { _ = try s.canvas(image: a.image, plan: Plan(background: 1, objects: a.plan.objects)) }
+        XCTAssertEqual(wrong?.kind, .badPlan)
+        XCTAssertTrue(wrong?.message.contains("border reads white") ?? false, wrong?.message ?? "")
+    }
 }

@@ -561,7 +561,11 @@ class Model:
             s.set_image(image)
             known = plan if plan is not None else image.plan
             if known is not None:
-                s.set_canvas_plan(known)
+                try:
+                    s.set_canvas_plan(known)
+                except PonderError as e:
+                    which = "image_plan" if plan is not None else "image.plan"
+                    raise PonderError(f"the picture's own plan ({which}): {e}", e.status) from None
             act(s)
             return s.image()
 
