@@ -213,6 +213,15 @@ ponder_status ponder_write_png(ponder_session *session, const char *path);
 ponder_status ponder_get_check_stats(const ponder_session *session, int32_t *out_checks,
                                      int32_t *out_redraws);
 
+/* How the plan drawn from was thought (docs/plan.md, "Checked thinking"): *out_attempts
+ * receives the number of plans written for the prompt (0 without thinking), *out_satisfied
+ * 1 when the plan satisfies the prompt, 0 when it does not (no plan of params.plan_attempts
+ * did and the last is drawn, e.g. for a prompt that asks for what cannot fit, such as two
+ * large circles in one corner; or a plan set with ponder_set_plan does not), and -1 without
+ * a prompt or a plan. Either pointer may be NULL. session: non-NULL. */
+ponder_status ponder_get_plan_stats(const ponder_session *session, int32_t *out_attempts,
+                                    int32_t *out_satisfied);
+
 /* ---- Drawing with progress ----------------------------------------------------------- */
 
 /* Called by ponder_draw and ponder_generate after each image token, on the calling thread and
@@ -221,7 +230,7 @@ ponder_status ponder_get_check_stats(const ponder_session *session, int32_t *out
  * passed through untouched; the library keeps neither past the call. Return true to go on,
  * false to stop drawing.
  * From inside the callback only ponder_decode (a preview), ponder_write_png,
- * ponder_get_tokens, ponder_get_plan, ponder_get_check_stats and ponder_session_last_error
+ * ponder_get_tokens, ponder_get_plan, ponder_get_check_stats, ponder_get_plan_stats and ponder_session_last_error
  * may be called on the session being drawn; any other call on it is PONDER_ERR_WRONG_STATE,
  * and it must not be freed there. */
 typedef bool (*ponder_progress_callback)(int32_t done, int32_t total, void *user_data);

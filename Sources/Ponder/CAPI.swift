@@ -114,7 +114,7 @@ private func withSession(_ session: OpaquePointer?, _ name: String, reads: Bool 
     case .reentered:
         guard reads else {
             return fail(.wrongState, "\(name): cannot be called on a session from inside its own progress callback "
-                        + "(ponder_decode, ponder_write_png, ponder_get_tokens, ponder_get_plan and ponder_get_check_stats can)")
+                        + "(ponder_decode, ponder_write_png, ponder_get_tokens, ponder_get_plan, ponder_get_check_stats and ponder_get_plan_stats can)")
         }
         return guarded(box) { try body(box) }
     case .entered:
@@ -407,6 +407,15 @@ public func ponder_get_check_stats(_ session: OpaquePointer?, _ outChecks: Unsaf
     withSession(session, "ponder_get_check_stats", reads: true) { box in
         outChecks?.pointee = Int32(box.session.checksUsed)
         outRedraws?.pointee = Int32(box.session.redrawsUsed)
+    }
+}
+
+@_cdecl("ponder_get_plan_stats")
+public func ponder_get_plan_stats(_ session: OpaquePointer?, _ outAttempts: UnsafeMutablePointer<Int32>?,
+                                  _ outSatisfied: UnsafeMutablePointer<Int32>?) -> ponder_status {
+    withSession(session, "ponder_get_plan_stats", reads: true) { box in
+        outAttempts?.pointee = Int32(box.session.planAttemptsUsed)
+        outSatisfied?.pointee = box.session.planSatisfiesPrompt.map { $0 ? 1 : 0 } ?? -1
     }
 }
 

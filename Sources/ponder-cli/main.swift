@@ -44,7 +44,7 @@ let modelHelp = ArgumentHelp("Model file (default: $PONDER_MODEL, else the insta
 /// used as given (the loader reports it if missing); the defaults are tried in turn.
 func resolveModel(_ path: String?) throws -> String {
     if let path { return path }
-    if let env = getenv("PONDER_MODEL") { return String(cString: env) }
+    if let env = getenv("PONDER_MODEL"), env.pointee != 0 { return String(cString: env) }
     var candidates: [String] = []
     if let prefix = installPrefix() { candidates.append(prefix + "/share/ponder/" + defaultModelName) }
     candidates.append("models/" + defaultModelName)
@@ -179,9 +179,9 @@ struct Generate: ParsableCommand {
             print(plan.text)
             if image.count > 1 { print() }
             fflush(stdout)
-            if let planOut {
-                let path = image.count == 1 ? planOut : OutputPath.numbered(planOut, seed)
-                try writeFile(path, plan.text + "\n")
+            if planText == nil, session.planSatisfiesPrompt == false {
+                fputs("ponder: warning: no plan of the \(session.planAttemptsUsed) written satisfies the prompt; drawing the last "
+                      + "(the prompt may ask for what cannot fit, such as large objects crowded into one region)\n", stderr)
             }
         } else if planOut != nil {
             fputs("ponder: no plan to write (thinking is off)\n", stderr)
@@ -202,6 +202,10 @@ struct Generate: ParsableCommand {
         let output = image.path(seed: seed)
         try rgb.withUnsafeBytes {
             try PNGWriter.write(rgb: $0, width: session.imageWidth, height: session.imageHeight, path: output)
+        }
+        // The plan after the image, so a failed write leaves no plan of an image not written.
+        if let plan = session.plan, let planOut {
+            try writeFile(image.count == 1 ? planOut : OutputPath.numbered(planOut, seed), plan.text + "\n")
         }
         let again = random ? "; drawn at random, --seed \(seed) draws it again" : ""
         fputs("wrote \(PonderError.visible(output)) (seed \(seed)\(again))\n", stderr)
@@ -412,4 +416,6 @@ struct Add: ParsableCommand {
 
 // Top-level code rather than @main, since the module has more files than this one; last, so
 // that every global of this file is initialised first.
+// A file size limit must fail a write with an error, not kill the process mid-write.
+signal(SIGXFSZ, SIG_IGN)
 PonderCLI.main()
