@@ -242,7 +242,7 @@ final class TransformerState {
 
         for (l, layer) in w.layers.enumerated() {
             layer.attnNorm.withUnsafeBufferPointer { nw in
-                forEachItem(n) { b in Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
+                forEachItem(n) { b in rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
             matmul((layer.wq, q), (layer.wk, k), (layer.wv, v), input: xb, n)
 
@@ -274,7 +274,7 @@ final class TransformerState {
             addResidual(n)
 
             layer.ffnNorm.withUnsafeBufferPointer { nw in
-                forEachItem(n) { b in Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
+                forEachItem(n) { b in rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
             matmul((layer.gate, hb), (layer.up, hb2), input: xb, n)
             forEachItem(n) { b in pk_swiglu(hb + b * ffn, hb2 + b * ffn, hb + b * ffn, Int32(ffn)) }
@@ -286,7 +286,7 @@ final class TransformerState {
         for seq in 0..<caches.count {
             guard let b = pending.lastIndex(where: { $0.seq == seq }) else { continue }
             w.outputNorm.withUnsafeBufferPointer { nw in
-                Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + seq * d, n: d, eps: hp.normEpsilon)
+                rmsNorm(x + b * d, nw.baseAddress!, xb + seq * d, n: d, eps: hp.normEpsilon)
             }
         }
         let has0 = pending.contains { $0.seq == 0 }, has1 = pending.contains { $0.seq == 1 }
@@ -337,6 +337,15 @@ final class TransformerState {
     private func addResidual(_ n: Int) {
         let d = hp.dim
         forEachItem(n) { b in for i in (b * d)..<((b + 1) * d) { x[i] += q[i] } }
+    }
+
+    /// out = x / rms(x) · weight, for one vector of `n` values.
+    private func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                         n: Int, eps: Float) {
+        var ss: Float = 0
+        for i in 0..<n { ss += x[i] * x[i] }
+        let scale = 1 / (ss / Float(n) + eps).squareRoot()
+        for i in 0..<n { out[i] = x[i] * scale * weight[i] }
     }
 
     private func rope(_ vec: UnsafeMutablePointer<Float>, heads: Int, pos: Int) {
