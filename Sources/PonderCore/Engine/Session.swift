@@ -272,11 +272,7 @@ public final class Session {
     /// Makes sequence `seq` hold exactly `tokens`, reusing the cached common prefix, and
     /// leaves the logits after its last token.
     func feed(_ seq: Int, _ tokens: [Int32]) throws {
-        let cached = state.caches[seq].tokens
-        var common = 0
-        while common < min(cached.count, tokens.count - 1) && cached[common] == tokens[common] { common += 1 }
-        state.truncate(seq, to: common)
-        try state.append(seq, Array(tokens[common...]))
+        try state.set(seq, to: tokens)
     }
 
     // MARK: Raw evaluation
@@ -287,8 +283,8 @@ public final class Session {
     public func evaluate(tokens: [Int32], keep: Int, logits: UnsafeMutableBufferPointer<Float>) throws {
         let hp = model.hyperParameters
         guard !tokens.isEmpty else { throw PonderError.invalidArgument("no tokens to evaluate") }
-        guard keep >= 0, keep <= state.caches[0].tokens.count else {
-            throw PonderError.invalidArgument("n_past \(keep) exceeds the \(state.caches[0].tokens.count) tokens evaluated so far")
+        guard keep >= 0, keep <= state.count(of: 0) else {
+            throw PonderError.invalidArgument("n_past \(keep) exceeds the \(state.count(of: 0)) tokens evaluated so far")
         }
         guard tokens.count <= hp.contextLength - keep else {
             throw PonderError.invalidArgument("\(keep + tokens.count) tokens exceed the context of \(hp.contextLength)")
