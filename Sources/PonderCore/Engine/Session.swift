@@ -110,8 +110,8 @@ public final class Session {
         pool = try ThreadPool(size: p.threads)
         state = try TransformerState(weights: model.weights, pool: pool)
         sampler = Sampler(params: SamplingParameters(temperature: p.temperature, topK: p.topK, topP: p.topP),
-                          seed: p.seed, capacity: model.hyperParameters.vocabSize)
-        reader = Sampler(params: SamplingParameters(temperature: 0), seed: 0, capacity: model.hyperParameters.vocabSize)
+                          capacity: model.hyperParameters.vocabSize)
+        reader = Sampler(params: SamplingParameters(temperature: 0), capacity: model.hyperParameters.vocabSize)
         codes.reserveCapacity(model.hyperParameters.imageTokens)
     }
 
