@@ -135,11 +135,8 @@ private func sessionBox(_ p: OpaquePointer) -> SessionBox {
 
 @_cdecl("ponder_status_string")
 public func ponder_status_string(_ s: ponder_status) -> UnsafePointer<CChar> {
-    let names: [StaticString] = ["ok", "invalid argument", "i/o error", "bad model file", "bad prompt",
-                                 "bad plan", "wrong call order", "buffer too small", "out of memory", "internal error",
-                                 "unsupported by the model", "cancelled"]
-    let i = Int(s.rawValue)
-    let name = i < names.count ? names[i] : "unknown status"
+    let name: StaticString = s.rawValue == 0 ? "ok"
+        : Int32(exactly: s.rawValue).flatMap(PonderError.Kind.init(rawValue:))?.name ?? "unknown status"
     return UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 
