@@ -117,9 +117,9 @@ PK_AVX2 static inline __m256 block_products(const uint8_t *wq, const int8_t *xq)
 }
 
 // Decoding reads every weight once per token, so a model larger than the caches is bound by
-// how fast its rows stream in; the hardware prefetcher alone left this machine at ~6 GB/s
-// per core. Asking for the rows PK_PREFETCH_ROWS ahead of the pair being multiplied, block by
-// block, measured 1.5-1.8x that on matrices read from memory (docs/performance.md).
+// how fast its rows stream in, and the hardware prefetcher alone does not keep up: the rows
+// PK_PREFETCH_ROWS ahead of the pair being multiplied are asked for, block by block
+// (docs/performance.md, "Choices in the kernels and the thread pool").
 // Prefetches never fault, so running past the matrix's end is harmless.
 #define PK_PREFETCH_ROWS 8
 PK_AVX2 static inline void pk_prefetch_ahead(const uint8_t *w0, const uint8_t *w1, size_t row_bytes, int b) {
@@ -413,10 +413,10 @@ void pk_quantize_q8(const float *x, pk_block_q8 *out, int n) {
 void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
                   float *out, int out_stride, int r0, int r1) {
 #ifdef PK_X86
-    // AVX-512 for batches of 4 or more (prefill): measured faster there, and slower than
-    // AVX2's two-rows-at-a-time loop for one or two vectors (decode, guided pairs); see
-    // docs/performance.md. A batch size always takes the same path, so results stay
-    // independent of the thread count.
+    // AVX-512 for batches of 4 or more (prefill), where it is the faster; AVX2's
+    // two-rows-at-a-time loop for one or two vectors (decode, guided pairs), where it is
+    // (docs/performance.md, "Choices in the kernels and the thread pool"). A batch size
+    // always takes the same path, so results stay independent of the thread count.
     if (batch >= 4 && has_avx512_vnni()) {
         matmul_q8_avx512(w, row_bytes, blocks, xq, batch, out, out_stride, r0, r1);
         return;
