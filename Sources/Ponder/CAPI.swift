@@ -133,6 +133,15 @@ private func sessionBox(_ p: OpaquePointer) -> SessionBox {
 
 // MARK: - General
 
+/// PONDER_VERSION from the header, kept for the process's life as the static string it promises.
+private let versionText: UnsafePointer<CChar> = UnsafePointer(strdup(PONDER_VERSION)!)
+
+@_cdecl("ponder_version")
+public func ponder_version() -> UnsafePointer<CChar> { versionText }
+
+@_cdecl("ponder_api_version")
+public func ponder_api_version() -> Int32 { Int32(PONDER_API_VERSION) }
+
 @_cdecl("ponder_status_string")
 public func ponder_status_string(_ s: ponder_status) -> UnsafePointer<CChar> {
     let name: StaticString = s.rawValue == 0 ? "ok"
