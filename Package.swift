@@ -41,6 +41,7 @@ let package = Package(
             name: "ponder-cli",
             dependencies: [
                 "PonderCore",
+                "CPonder",  // for the header's constants (PONDER_DEFAULT_MODEL); it calls no C function
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // ArgumentParser brings in FoundationEssentials. Linked statically, its archive's

@@ -65,6 +65,11 @@ extern "C" {
  * ponder_api_version() returns the one the library was built with. */
 #define PONDER_API_VERSION 5
 
+/* File name of the model the project ships (the one definition of it): models/ in the
+ * repository, PREFIX/share/ponder/ once installed (scripts/install), ponder/models/ in the
+ * Python package. A host that offers "the default model" looks for it there. */
+#define PONDER_DEFAULT_MODEL "ponder-shapes-q8_0.gguf"
+
 typedef enum ponder_status {
     PONDER_OK = 0,
     PONDER_ERR_INVALID_ARGUMENT = 1, /* NULL pointer, out-of-range parameter */
