@@ -90,7 +90,10 @@ static int one_cycle(const char *path, int cycle, int threads) {
         EXPECT(ponder_set_image_png_memory(session, png, png_size) == PONDER_OK, "set image");
         EXPECT(ponder_describe(session) == PONDER_OK && ponder_get_plan(session) != NULL, "describe");
         EXPECT(ponder_set_image(session, rgb, size, info.image_width / 2, info.image_height) != PONDER_OK, "a wrong size");
-        /* Editing the picture (docs/canvas.md): each kind, and refusals that change nothing. */
+    }
+    if (info.can_read_images && cycle % 10 == 1) {
+        /* Editing the picture (docs/canvas.md), every tenth cycle (an edit reads its result
+         * back, which costs as much as the rest of a cycle): each kind, and refusals. */
         /* The canvas plan keeps the background described (a random model's picture may be on any). */
         char canvas_plan[128];
         const char *read = ponder_get_plan(session);
