@@ -291,8 +291,9 @@ static ponder_session *session_new(Run *r, Model *m, const Settings *s, uint64_t
     return session;
 }
 
-/* Checks what the library does not see: the seed's range (the plug-in's own -1) and the
- * text's size. The library checks the rest (guidance, check, the prompt's words). */
+/* Checks what the library does not: the seed's range (-1 is the plug-in's own), and that the
+ * text is UTF-8 and, where one is needed, not blank. The library checks the rest (guidance,
+ * check, every word of a prompt or phrase). */
 static gboolean settings_valid(Run *r, const Settings *s, Kind kind) {
     if (s->seed < -1) {
         fail(r, "Ponder: seed %d is out of range: give 0 to 2147483647, or -1 for a random seed", s->seed);
@@ -302,8 +303,9 @@ static gboolean settings_valid(Run *r, const Settings *s, Kind kind) {
         fail(r, "Ponder: the %s is not valid UTF-8 text", kind == KIND_GENERATE ? "prompt" : "phrase");
         return FALSE;
     }
-    if ((kind == KIND_GENERATE || kind == KIND_ADD) && g_strstrip(g_strdup(s->text))[0] == '\0') {
-        /* g_strstrip works in place; the copy only answers "is it blank" */
+    const gchar *p = s->text;
+    while (g_ascii_isspace(*p)) p++;
+    if ((kind == KIND_GENERATE || kind == KIND_ADD) && *p == '\0') {
         fail(r, "Ponder: the %s is empty: say what to draw, e.g. \"a red circle to the left of a blue square\"",
              kind == KIND_GENERATE ? "prompt" : "phrase");
         return FALSE;
@@ -991,6 +993,15 @@ static void settings_defaults(Settings *s) {
     s->check = 3;
 }
 
+/* The settings of the last interactive run, when GIMP holds a record of this size (a record
+ * of another size is from another version of the plug-in and is ignored). */
+static void settings_last(const gchar *name, Settings *s) {
+    if (gimp_get_data_size(name) == (gint)sizeof *s) {
+        gimp_get_data(name, s);
+        s->text[MAX_TEXT] = '\0';
+    }
+}
+
 /* Reads the arguments after run-mode, image and drawable. FALSE when they do not fit. */
 static gboolean settings_from_params(Kind kind, gint nparams, const GimpParam *param, Settings *s) {
     gint expected = kind == KIND_GENERATE ? 8 : 7;
@@ -1030,9 +1041,16 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     *nreturn_vals = 1;
     *return_vals = values;
 
-    Kind kind = !strcmp(name, PROC_GENERATE) ? KIND_GENERATE : !strcmp(name, PROC_DESCRIBE) ? KIND_DESCRIBE
-              : !strcmp(name, PROC_REDRAW) ? KIND_REDRAW : KIND_ADD;
-    if (nparams < 3 || (kind == KIND_ADD && strcmp(name, PROC_ADD) != 0)) {
+    Kind kind;
+    if (!strcmp(name, PROC_GENERATE)) kind = KIND_GENERATE;
+    else if (!strcmp(name, PROC_DESCRIBE)) kind = KIND_DESCRIBE;
+    else if (!strcmp(name, PROC_REDRAW)) kind = KIND_REDRAW;
+    else if (!strcmp(name, PROC_ADD)) kind = KIND_ADD;
+    else {
+        values[0].data.d_status = GIMP_PDB_CALLING_ERROR;
+        return;
+    }
+    if (nparams < 3) {
         values[0].data.d_status = GIMP_PDB_CALLING_ERROR;
         return;
     }
@@ -1049,8 +1067,7 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     settings_defaults(&s);
     switch (mode) {
     case GIMP_RUN_INTERACTIVE: {
-        gimp_get_data(name, &s);
-        s.text[MAX_TEXT] = '\0';
+        settings_last(name, &s);
         if (kind == KIND_GENERATE) settings_from_history(drawable, &s);
         Model m; /* loaded first: a missing model is reported before the dialog opens */
         gboolean ok = model_load(&r, &m) && settings_dialog(kind, &s, &m);
@@ -1074,8 +1091,7 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
         }
         break;
     case GIMP_RUN_WITH_LAST_VALS:
-        gimp_get_data(name, &s);
-        s.text[MAX_TEXT] = '\0';
+        settings_last(name, &s);
         break;
     default:
         values[0].data.d_status = GIMP_PDB_CALLING_ERROR;
