@@ -168,7 +168,8 @@ ponder_status ponder_plan(ponder_session *session, const char *prompt);
  * plan set, before ponder_plan, or after ponder_set_image*) or when another thread is inside
  * a call on the session (ponder_last_error() says so). Owned by the session; valid
  * until the next call that changes the plan (ponder_plan, ponder_set_plan, a successful
- * ponder_set_image*, ponder_describe) or ponder_session_free: copy it to keep it. */
+ * ponder_set_image*, ponder_describe, ponder_set_canvas_plan, ponder_edit,
+ * ponder_redraw_region, ponder_add) or ponder_session_free: copy it to keep it. */
 const char *ponder_get_plan(ponder_session *session);
 
 /* Replaces the plan with one the caller wrote or edited, so objects can be moved, added or
@@ -212,6 +213,15 @@ ponder_status ponder_write_png(ponder_session *session, const char *path);
 ponder_status ponder_get_check_stats(const ponder_session *session, int32_t *out_checks,
                                      int32_t *out_redraws);
 
+/* How the plan drawn from was thought (docs/plan.md, "Checked thinking"): *out_attempts
+ * receives the number of plans written for the prompt (0 without thinking), *out_satisfied
+ * 1 when the plan satisfies the prompt, 0 when it does not (no plan of params.plan_attempts
+ * did and the last is drawn, e.g. for a prompt that asks for what cannot fit, such as two
+ * large circles in one corner; or a plan set with ponder_set_plan does not), and -1 without
+ * a prompt or a plan. Either pointer may be NULL. session: non-NULL. */
+ponder_status ponder_get_plan_stats(const ponder_session *session, int32_t *out_attempts,
+                                    int32_t *out_satisfied);
+
 /* ---- Drawing with progress ----------------------------------------------------------- */
 
 /* Called by ponder_draw and ponder_generate after each image token, on the calling thread and
@@ -220,7 +230,7 @@ ponder_status ponder_get_check_stats(const ponder_session *session, int32_t *out
  * passed through untouched; the library keeps neither past the call. Return true to go on,
  * false to stop drawing.
  * From inside the callback only ponder_decode (a preview), ponder_write_png,
- * ponder_get_tokens, ponder_get_plan, ponder_get_check_stats and ponder_session_last_error
+ * ponder_get_tokens, ponder_get_plan, ponder_get_check_stats, ponder_get_plan_stats and ponder_session_last_error
  * may be called on the session being drawn; any other call on it is PONDER_ERR_WRONG_STATE,
  * and it must not be freed there. */
 typedef bool (*ponder_progress_callback)(int32_t done, int32_t total, void *user_data);
@@ -293,16 +303,20 @@ ponder_status ponder_read_png_memory(const uint8_t *png, size_t png_size, uint8_
  * (every other cell's code is fed to the model, not sampled), checks what it drew when
  * params.check_attempts > 0, and composites: every pixel outside the redrawn cells is the
  * input picture's own, byte for byte (unless the background changes), with a 2 px blend band
- * inside their edge. The result replaces the canvas: ponder_decode and ponder_write_png give
- * its pixels and ponder_get_plan its plan. Undo is setting the old picture and plan again.
+ * inside their edge; pixels of objects kept as they were stay too, even in a redrawn cell.
+ * The result replaces the canvas: ponder_decode and ponder_write_png give its pixels and
+ * ponder_get_plan its plan. Undo is setting the old picture and plan again (the picture is
+ * then encoded anew, so redoing an edit may draw it differently than the first time).
  * Deterministic for a seed and any thread count. A failed edit changes nothing.
  * Errors: PONDER_ERR_WRONG_STATE without a canvas; PONDER_ERR_UNSUPPORTED when describing or
  * checking needs a model that reads images; PONDER_ERR_BAD_PLAN and PONDER_ERR_BAD_PROMPT
  * name the bad line or word, a reference that names no object or more than one, or why
  * there is no room. session: non-NULL. */
 
-/* Gives the picture set with ponder_set_image* the caller's plan (docs/plan.md; the line
- * "background COLOUR" alone for a picture with no objects) instead of describing it. */
+/* Gives the session's picture (set with ponder_set_image*, or the last edit's result) the
+ * caller's plan (docs/plan.md; the line "background COLOUR" alone for a picture with no
+ * objects) instead of describing it. A background other than the picture's (read from its
+ * border) is PONDER_ERR_BAD_PLAN: change a background with ponder_edit. */
 ponder_status ponder_set_canvas_plan(ponder_session *session, const char *plan);
 
 /* Edit by plan: redraws the canvas to an edited copy of its plan. Objects may be moved,

@@ -114,7 +114,7 @@ private func withSession(_ session: OpaquePointer?, _ name: String, reads: Bool 
     case .reentered:
         guard reads else {
             return fail(.wrongState, "\(name): cannot be called on a session from inside its own progress callback "
-                        + "(ponder_decode, ponder_write_png, ponder_get_tokens, ponder_get_plan and ponder_get_check_stats can)")
+                        + "(ponder_decode, ponder_write_png, ponder_get_tokens, ponder_get_plan, ponder_get_check_stats and ponder_get_plan_stats can)")
         }
         return guarded(box) { try body(box) }
     case .entered:
@@ -410,6 +410,15 @@ public func ponder_get_check_stats(_ session: OpaquePointer?, _ outChecks: Unsaf
     }
 }
 
+@_cdecl("ponder_get_plan_stats")
+public func ponder_get_plan_stats(_ session: OpaquePointer?, _ outAttempts: UnsafeMutablePointer<Int32>?,
+                                  _ outSatisfied: UnsafeMutablePointer<Int32>?) -> ponder_status {
+    withSession(session, "ponder_get_plan_stats", reads: true) { box in
+        outAttempts?.pointee = Int32(box.session.planAttemptsUsed)
+        outSatisfied?.pointee = box.session.planSatisfiesPrompt.map { $0 ? 1 : 0 } ?? -1
+    }
+}
+
 // MARK: - Reading images
 
 private func setImage(_ box: SessionBox, _ image: RGBImage) throws {
@@ -532,7 +541,8 @@ public func ponder_redraw_region(_ session: OpaquePointer?, _ x0: Int32, _ y0: I
                                  _ phrase: UnsafePointer<CChar>?) -> ponder_status {
     withSession(session, "ponder_redraw_region") { box in
         let text = try phrase.map { try string($0, "phrase", limit: Prompt.maxBytes) }
-        let region = PixelBox(x0: Int(x0), y0: Int(y0), x1: Int(x1), y1: Int(y1))
+        // Checked before the canvas is made, which may describe the picture.
+        let region = try PixelBox(x0: Int(x0), y0: Int(y0), x1: Int(x1), y1: Int(y1)).validated()
         try edit(box) { s, canvas in try s.redraw(canvas, region: region, phrase: text) }
     }
 }

@@ -44,7 +44,7 @@ let modelHelp = ArgumentHelp("Model file (default: $PONDER_MODEL, else the insta
 /// used as given (the loader reports it if missing); the defaults are tried in turn.
 func resolveModel(_ path: String?) throws -> String {
     if let path { return path }
-    if let env = getenv("PONDER_MODEL") { return String(cString: env) }
+    if let env = getenv("PONDER_MODEL"), env.pointee != 0 { return String(cString: env) }
     var candidates: [String] = []
     if let prefix = installPrefix() { candidates.append(prefix + "/share/ponder/" + defaultModelName) }
     candidates.append("models/" + defaultModelName)
@@ -179,9 +179,9 @@ struct Generate: ParsableCommand {
             print(plan.text)
             if image.count > 1 { print() }
             fflush(stdout)
-            if let planOut {
-                let path = image.count == 1 ? planOut : OutputPath.numbered(planOut, seed)
-                try writeFile(path, plan.text + "\n")
+            if planText == nil, session.planSatisfiesPrompt == false {
+                fputs("ponder: warning: no plan of the \(session.planAttemptsUsed) written satisfies the prompt; drawing the last "
+                      + "(the prompt may ask for what cannot fit, such as large objects crowded into one region)\n", stderr)
             }
         } else if planOut != nil {
             fputs("ponder: no plan to write (thinking is off)\n", stderr)
@@ -202,6 +202,10 @@ struct Generate: ParsableCommand {
         let output = image.path(seed: seed)
         try rgb.withUnsafeBytes {
             try PNGWriter.write(rgb: $0, width: session.imageWidth, height: session.imageHeight, path: output)
+        }
+        // The plan after the image, so a failed write leaves no plan of an image not written.
+        if let plan = session.plan, let planOut {
+            try writeFile(image.count == 1 ? planOut : OutputPath.numbered(planOut, seed), plan.text + "\n")
         }
         let again = random ? "; drawn at random, --seed \(seed) draws it again" : ""
         fputs("wrote \(PonderError.visible(output)) (seed \(seed)\(again))\n", stderr)
@@ -311,6 +315,23 @@ struct EditOptions: ParsableArguments {
     func validate() throws {
         try OutputPath.check(image: output, option: "-o")
         if let planOut { try OutputPath.check(plan: planOut, option: "--plan-out") }
+        // The input is never changed: writing the result over it would.
+        if let a = realpath(image, nil) {
+            defer { free(a) }
+            if let b = realpath(output, nil) {
+                defer { free(b) }
+                if strcmp(a, b) == 0 {
+                    throw ValidationError("-o '\(PonderError.visible(output))' is the picture being edited; write the result to another file")
+                }
+            }
+        }
+        // Where the result goes must exist before any drawing.
+        for (path, option) in [(output, "-o")] + (planOut.map { [($0, "--plan-out")] } ?? []) {
+            let folder = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+            guard access(folder.isEmpty ? "/" : folder, W_OK) == 0 else {
+                throw ValidationError("\(option) '\(PonderError.visible(path))': the folder '\(PonderError.visible(folder))' does not exist or cannot be written")
+            }
+        }
     }
 
     /// Loads the picture into a session's canvas, runs `edit`, prints and writes the result.
@@ -326,11 +347,11 @@ struct EditOptions: ParsableArguments {
             let picture = try PNGReader.read(path: image)
             let given = try imagePlan.map { try Canvas.plan(text: try readFile($0)) }
             let result = try edit(session, try session.canvas(image: picture, plan: given))
-            print(result.plan.text)
-            if let planOut { try writeFile(planOut, result.plan.text + "\n") }
             try result.image.pixels.withUnsafeBytes {
                 try PNGWriter.write(rgb: $0, width: result.image.width, height: result.image.height, path: output)
             }
+            if let planOut { try writeFile(planOut, result.plan.text + "\n") }
+            print(result.plan.text)
             let drawn = self.seed == .random ? "; drawn at random, --seed \(seed) makes it again" : ""
             fputs("redrew \(session.editedCells) of \(session.totalTokens) cells; wrote \(output) (seed \(seed)\(drawn))\n", stderr)
         } catch let e as PonderError {
@@ -395,4 +416,6 @@ struct Add: ParsableCommand {
 
 // Top-level code rather than @main, since the module has more files than this one; last, so
 // that every global of this file is initialised first.
+// A file size limit must fail a write with an error, not kill the process mid-write.
+signal(SIGXFSZ, SIG_IGN)
 PonderCLI.main()

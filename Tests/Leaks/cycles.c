@@ -90,6 +90,20 @@ static int one_cycle(const char *path, int cycle, int threads) {
         EXPECT(ponder_set_image_png_memory(session, png, png_size) == PONDER_OK, "set image");
         EXPECT(ponder_describe(session) == PONDER_OK && ponder_get_plan(session) != NULL, "describe");
         EXPECT(ponder_set_image(session, rgb, size, info.image_width / 2, info.image_height) != PONDER_OK, "a wrong size");
+        /* Editing the picture (docs/canvas.md): each kind, and refusals that change nothing. */
+        /* The canvas plan keeps the background described (a random model's picture may be on any). */
+        char canvas_plan[128];
+        const char *read = ponder_get_plan(session);
+        size_t line = strcspn(read, "\n");
+        snprintf(canvas_plan, sizeof canvas_plan, "%.*s\nmedium red circle at 32 64", (int)line, read);
+        EXPECT(ponder_set_canvas_plan(session, canvas_plan) == PONDER_OK, "canvas plan");
+        EXPECT(ponder_add(session, "a small blue star to the right of the red circle") == PONDER_OK, "add");
+        EXPECT(ponder_add(session, "a star left of the green heart") == PONDER_ERR_BAD_PROMPT, "a bad phrase");
+        EXPECT(ponder_redraw_region(session, 0, 0, 300, 10, NULL) == PONDER_ERR_INVALID_ARGUMENT, "a bad region");
+        EXPECT(ponder_redraw_region(session, 64, 0, 128, 64, "a small green heart") == PONDER_OK, "redraw");
+        EXPECT(ponder_edit(session, "background beige\nmedium red circle at 40 90") == PONDER_OK, "edit by plan");
+        EXPECT(ponder_edit(session, "background") == PONDER_ERR_BAD_PLAN, "a bad plan");
+        EXPECT(ponder_decode(session, rgb, size) == PONDER_OK, "decode the edit");
     }
     free(rgb);
     ponder_free(back);

@@ -59,12 +59,12 @@ final class CanvasTests: XCTestCase {
         XCTAssertLessThan(s.editedCells, 128)
         assertFarPixelsKept(a, b, changed: [a.plan.objects[0], moved])
         // The input is a value: unchanged, so undo is keeping it.
-        XCTAssertNotEqual(a.image, b.image)
+        XCTAssertTrue(a.image != b.image)
         XCTAssertEqual(a.plan.objects[0].x, 32)
         // Same seed, any thread count: the same picture.
         let t = try session(threads: 1)
         let b1 = try t.edit(try base(t), plan: b.plan)
-        XCTAssertEqual(b1.image, b.image)
+        XCTAssertTrue(b1.image == b.image, "another thread count drew another picture")
     }
 
     func testBackgroundChangeRedrawsNothing() throws {
@@ -74,7 +74,7 @@ final class CanvasTests: XCTestCase {
         XCTAssertEqual(s.editedCells, 0)
         var moved = a.image.pixels
         moved.withUnsafeMutableBufferPointer { Background.move($0.baseAddress!, pixels: 128 * 128, from: 0, to: 1) }
-        XCTAssertEqual(b.image.pixels, moved)
+        XCTAssertTrue(b.image.pixels == moved, "the background change is not the picture moved onto black")
         XCTAssertEqual(b.plan.background, 1)
         XCTAssertEqual(b.codes, a.codes)
     }
@@ -159,7 +159,7 @@ final class CanvasTests: XCTestCase {
         let a = try base(s)
         let t = try session(check: 2)
         let read = try t.canvas(image: a.image)  // described: the plan read from the pixels
-        XCTAssertEqual(read.image, a.image)
+        XCTAssertTrue(read.image == a.image)
         XCTAssertEqual(read.codes.count, 256)
         let given = try t.canvas(image: a.image, plan: a.plan)
         XCTAssertEqual(given.plan, a.plan)
@@ -195,5 +195,74 @@ final class CanvasTests: XCTestCase {
         // The default model's decoder sees 4 cells far: with a halo of 4 the window is exact.
         XCTAssertEqual(try worst(halo: 4), 0)
         XCTAssertGreaterThan(try worst(halo: 0), 8)  // the halo is needed
+    }
+
+    func testModelWithoutEncoderEditsItsDrawings() throws {
+        let m = try Model(path: Self.root.appendingPathComponent("Tests/Fuzz/corpus/model/tiny-random.gguf").path)
+        XCTAssertNil(m.blankCodes)
+        let s = try Session(model: m)
+        try s.plan(prompt: "a red circle to the left of a blue square")
+        try s.setPlan("background white\nmedium red circle at 32 64\nmedium blue square at 96 64")
+        try s.step(s.totalTokens)
+        let a = try s.currentCanvas()
+        let b = try s.edit(a, plan: Plan(background: 0, objects: [a.plan.objects[0]]))
+        XCTAssertEqual(b.plan.objects.count, 1)
+        assertFarPixelsKept(a, b, changed: [a.plan.objects[1]])
+        XCTAssertEqual(error { _ = try s.edit(a, plan: Plan(background: 0, objects: [])) }?.kind, .unsupported)
+        // A picture from outside needs the encoder.
+        XCTAssertEqual(error { _ = try s.canvas(image: a.image) }?.kind, .unsupported)
+        // A failed edit leaves the session holding its input; its plan can be given again.
+        XCTAssertTrue(try s.currentCanvas() == a)
+        try s.setCanvasPlan(Plan(background: 0, objects: [a.plan.objects[0]]))
+        XCTAssertTrue(try s.currentCanvas().image == a.image)
+        XCTAssertEqual(try s.currentCanvas().plan.objects.count, 1)
+    }
+
+    /// Two objects whose gap falls inside one cell: editing one must not touch the other.
+    func testKeptNeighbourSharingACellKeepsItsPixels() throws {
+        let s = try session()
+        try s.plan(prompt: "a red square to the left of a blue square")
+        try s.setPlan("background white\nlarge red square at 39 64\nlarge blue square at 79 64")
+        try s.step(s.totalTokens)
+        let a = try s.currentCanvas()
+        let blue = a.plan.objects[1], box = PixelBox(blue)
+        var recoloured = a.plan.objects[0]
+        recoloured.colour = 3
+        var moved = a.plan.objects[0]
+        moved.y = 100
+        for plan in [[blue], [recoloured, blue], [moved, blue]] {
+            let b = try s.edit(a, plan: Plan(background: 0, objects: plan))
+            var changed = 0
+            for y in box.y0..<box.y1 {
+                for x in box.x0..<box.x1 where a.image.pixels[(y * 128 + x) * 3..<(y * 128 + x) * 3 + 3] != b.image.pixels[(y * 128 + x) * 3..<(y * 128 + x) * 3 + 3] {
+                    changed += 1
+                }
+            }
+            XCTAssertEqual(changed, 0, "pixels of the kept blue square changed for \(plan)")
+        }
+    }
+
+    func testPhraseMessagesAndWhiteSpace() throws {
+        let s = try session()
+        let a = try base(s)
+        // Any white space separates words, as in prompts and plans.
+        XCTAssertEqual(try Canvas.plan(text: "background\u{00A0}white\u{00A0}\n").objects.count, 0)
+        let b = try s.add(a, phrase: "a small green star to\u{00A0}the right of the blue square")
+        XCTAssertEqual(b.plan.objects.count, 3)
+        let cleared = try s.redraw(a, region: PixelBox(x0: 10, y0: 40, x1: 56, y1: 90), phrase: "\u{00A0}")
+        XCTAssertEqual(cleared.plan.objects.count, 1)
+        // A reference to an object the region removes says so.
+        let gone = error { _ = try s.redraw(a, region: PixelBox(x0: 10, y0: 40, x1: 56, y1: 90), phrase: "a small pink ring below the red circle") }
+        XCTAssertTrue(gone?.message.contains("which this redraw removes") ?? false, gone?.message ?? "")
+        // A region smaller than the object says so.
+        let tiny = error { _ = try s.redraw(a, region: PixelBox(x0: 60, y0: 10, x1: 61, y1: 11), phrase: "a small red star") }
+        XCTAssertTrue(tiny?.message.contains("is 1×1 px") ?? false, tiny?.message ?? "")
+        // Errors quote the caller's words, not the rewritten reference.
+        let second = error { _ = try s.add(a, phrase: "a red star below the blue square in the center") }
+        XCTAssertFalse(second?.message.contains("a blue square") ?? true, second?.message ?? "")
+        // A plan whose background contradicts the picture's.
+        let wrong = error { _ = try s.canvas(image: a.image, plan: Plan(background: 1, objects: a.plan.objects)) }
+        XCTAssertEqual(wrong?.kind, .badPlan)
+        XCTAssertTrue(wrong?.message.contains("border reads white") ?? false, wrong?.message ?? "")
     }
 }

@@ -20,8 +20,8 @@ public struct Canvas: Equatable {
     /// Parses a canvas plan: docs/plan.md's text form, where a plan of a picture may also be
     /// the background line alone (no objects).
     public static func plan(text: String) throws -> Plan {
-        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
-        if words.count == 2, words[0] == "background", let bg = World.backgrounds.firstIndex(of: String(words[1])) {
+        let words = World.words(of: text)
+        if words.count == 2, words[0] == "background", let bg = World.backgrounds.firstIndex(of: words[1]) {
             return Plan(background: bg, objects: [])
         }
         return try Plan(text: text)
@@ -54,7 +54,7 @@ public struct PixelBox: Equatable, Sendable, CustomStringConvertible {
     func contains(x: Int, y: Int) -> Bool { x >= x0 && x < x1 && y >= y0 && y < y1 }
 
     /// Checks the box against an image's size; the error names the box and the size.
-    func validated(width: Int, height: Int) throws -> PixelBox {
+    public func validated(width: Int = World.canvas, height: Int = World.canvas) throws -> PixelBox {
         guard x0 >= 0, y0 >= 0, x1 <= width, y1 <= height, x0 < x1, y0 < y1 else {
             throw PonderError.invalidArgument(
                 "region \(self) is not a box inside the \(width)×\(height) image (need 0 ≤ x0 < x1 ≤ \(width) and 0 ≤ y0 < y1 ≤ \(height))")
@@ -112,20 +112,29 @@ struct CellMask {
         return cells[(y / cellH) * hp.gridWidth + x / cellW]
     }
 
-    /// Mixes `drawn` into `picture` (both RGB8, the model's size) over the marked cells: a
-    /// marked pixel more than Canvas.blendBand pixels from every unmarked one is drawn's, one
-    /// nearer is blended, and every unmarked pixel stays the picture's, byte for byte.
-    func composite(_ drawn: [UInt8], over picture: [UInt8]) -> [UInt8] {
+    /// Mixes `drawn` into `picture` (both RGB8, the model's size) over the marked cells,
+    /// except the pixels inside `kept` boxes (objects kept as they were, which may share a
+    /// cell with a changed one): a marked pixel more than Canvas.blendBand pixels from every
+    /// pixel kept is drawn's, one nearer is blended, and every pixel kept (unmarked, or in a
+    /// kept box) stays the picture's, byte for byte.
+    func composite(_ drawn: [UInt8], over picture: [UInt8], kept: [PixelBox] = []) -> [UInt8] {
         let w = hp.imageWidth, h = hp.imageHeight, band = Canvas.blendBand
+        // World coordinates to the model's pixels, as mark() does.
+        let keptBoxes = kept.map { b in
+            PixelBox(x0: b.x0 * w / World.canvas, y0: b.y0 * h / World.canvas, x1: b.x1 * w / World.canvas, y1: b.y1 * h / World.canvas)
+        }
+        func drawnHere(_ x: Int, _ y: Int) -> Bool {
+            covers(x: x, y: y) && !keptBoxes.contains { $0.contains(x: x, y: y) }
+        }
         var out = picture
         for y in 0..<h {
-            for x in 0..<w where covers(x: x, y: y) {
-                // Distance to the nearest unmarked pixel, up to band + 1.
+            for x in 0..<w where drawnHere(x, y) {
+                // Distance to the nearest pixel kept, up to band + 1.
                 var d = band + 1
                 for dy in -band...band {
                     for dx in -band...band {
                         let nx = x + dx, ny = y + dy
-                        guard nx >= 0, nx < w, ny >= 0, ny < h, !covers(x: nx, y: ny) else { continue }
+                        guard nx >= 0, nx < w, ny >= 0, ny < h, !drawnHere(nx, ny) else { continue }
                         d = min(d, max(abs(dx), abs(dy)))
                     }
                 }

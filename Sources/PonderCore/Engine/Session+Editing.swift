@@ -23,9 +23,12 @@ extension Session {
         try setImage(image)
         let plan: Plan
         if let given {
+            guard given.background == imageBackground else {
+                let read = World.backgrounds[imageBackground ?? 0]
+                throw PonderError.badPlan("the plan's background is \(World.backgrounds[given.background]), but the picture's border reads \(read): "
+                    + "give the plan of the picture as it is (change its background with an edit)")
+            }
             plan = given
-            if given.background != imageBackground { codes = try encode(image, background: given.background) }
-            imageBackground = given.background
             self.plan = given
         } else {
             plan = try describe()
@@ -39,7 +42,11 @@ extension Session {
     /// the plan set or described for it, else described now), else the finished drawing.
     public func currentCanvas() throws -> Canvas {
         if let canvas { return canvas }
-        if let picture { return try canvas(image: picture, plan: plan) }
+        if let picture {
+            let made = Canvas(image: picture, plan: try plan ?? describe(), codes: codes)
+            canvas = made
+            return made
+        }
         guard codes.count == totalTokens else {
             throw PonderError.wrongState(codes.isEmpty ? "no picture to edit: set one (ponder_set_image) or draw one"
                                                         : "the drawing is not finished: \(codes.count) of \(totalTokens) tokens drawn")
@@ -50,17 +57,19 @@ extension Session {
         return made
     }
 
-    /// Gives the picture set with setImage the caller's plan (instead of describing it).
+    /// Gives the session's picture (set with setImage, or the last edit's) the caller's plan,
+    /// instead of the one described or drawn for it.
     public func setCanvasPlan(_ plan: Plan) throws {
-        guard let picture else {
+        guard let image = picture ?? canvas?.image else {
             throw PonderError.wrongState("no picture to give a plan to: set one with setImage (ponder_set_image) first")
         }
-        guard plan.background == imageBackground else {
-            _ = try canvas(image: picture, plan: plan)  // encoded again, from the plan's background
-            return
+        let background = picture != nil ? imageBackground ?? 0 : canvas?.plan.background ?? 0
+        guard plan.background == background else {
+            throw PonderError.badPlan("the plan's background is \(World.backgrounds[plan.background]), but the picture's is "
+                + "\(World.backgrounds[background]): give the plan of the picture as it is (change its background with an edit)")
         }
         self.plan = plan
-        canvas = Canvas(image: picture, plan: plan, codes: codes)
+        canvas = Canvas(image: image, plan: plan, codes: codes)
     }
 
     /// Makes `canvas` the session's canvas again: undo, or the state before a failed edit.
@@ -87,7 +96,7 @@ extension Session {
         }
         let kept = new.objects.filter { !unmatched.contains($0) }
         changed += unmatched
-        return try draw(canvas, as: new, cells: editCells(changed: changed, kept: kept), drawn: unmatched)
+        return try draw(canvas, as: new, cells: editCells(changed: changed, kept: kept), drawn: unmatched, kept: kept)
     }
 
     /// Redraws a region (inpainting): the objects whose centres lie in `region` go, and
@@ -101,12 +110,22 @@ extension Session {
         var changed = canvas.plan.objects.filter { box.contains(x: $0.x, y: $0.y) }
         var plan = Plan(background: canvas.plan.background, objects: kept)
         if let phrase, !Session.words(phrase).isEmpty {
-            let added = try place(phrase, into: plan, within: box)
+            let added: Plan.Object
+            do {
+                added = try place(phrase, into: plan, within: box)
+            } catch let e as PonderError where e.message.contains("names no object in the picture") && !changed.isEmpty {
+                // The reference may name an object the region removes.
+                if (try? PhraseRequest(phrase, picture: canvas.plan)) != nil {
+                    throw PonderError.badPrompt("'\(World.words(of: phrase).joined(separator: " "))' places the new object against an object "
+                        + "centred in the region \(box), which this redraw removes; name an object outside the region")
+                }
+                throw e
+            }
             plan.objects.append(added)
             changed.append(added)
         }
         return try draw(canvas, as: plan, cells: editCells(changed: changed, kept: kept, region: box),
-                        drawn: Array(plan.objects.dropFirst(kept.count)))
+                        drawn: Array(plan.objects.dropFirst(kept.count)), kept: kept)
     }
 
     /// Adds one object by a phrase of the prompt language, which may place it against an
@@ -124,7 +143,7 @@ extension Session {
         let added = try place(phrase, into: canvas.plan, within: nil)
         let cells = editCells(changed: [added], kept: canvas.plan.objects)
         return try draw(canvas, as: Plan(background: canvas.plan.background, objects: canvas.plan.objects + [added]),
-                        cells: cells, drawn: [added])
+                        cells: cells, drawn: [added], kept: canvas.plan.objects)
     }
 
     /// The cells an edit redraws: every cell a changed object's box touches (before or after
@@ -150,7 +169,17 @@ extension Session {
 
     /// Redraws `cells` of the canvas for `plan`, checks them, and composites the result onto
     /// the canvas's picture (moved to the plan's background first if that changed).
-    func draw(_ canvas: Canvas, as plan: Plan, cells: CellMask, drawn: [Plan.Object]) throws -> Canvas {
+    /// A failed edit leaves the session holding the input canvas.
+    func draw(_ canvas: Canvas, as plan: Plan, cells: CellMask, drawn: [Plan.Object], kept: [Plan.Object]) throws -> Canvas {
+        do {
+            return try drawAnew(canvas, as: plan, cells: cells, drawn: drawn, kept: kept)
+        } catch {
+            restore(canvas)
+            throw error
+        }
+    }
+
+    private func drawAnew(_ canvas: Canvas, as plan: Plan, cells: CellMask, drawn: [Plan.Object], kept: [Plan.Object]) throws -> Canvas {
         let hp = model.hyperParameters
         guard canvas.codes.count == hp.imageTokens, canvas.image.width == hp.imageWidth, canvas.image.height == hp.imageHeight else {
             throw PonderError.invalidArgument("the canvas was made for another model (\(canvas.image.width)×\(canvas.image.height), \(canvas.codes.count) codes)")
@@ -176,6 +205,13 @@ extension Session {
             // next to them (docs/canvas.md, "Raster order").
             var territory = CellMask(hp)
             for o in drawn { territory.mark(PixelBox(o), margin: Session.redrawMargin) }
+            // A model without an encoder has no empty codes: it samples every cell.
+            if model.blankCodes == nil {
+                guard !plan.objects.isEmpty else {
+                    throw PonderError(.unsupported, "this model file has no image encoder ('ponder.encoder.ops'): it cannot clear a picture of every object")
+                }
+                territory.formUnion(cells)
+            }
             let sampled = cells.intersection(territory)
             if sampled.indices.count < cells.indices.count {
                 let blank = try blankCodes()
@@ -186,7 +222,8 @@ extension Session {
                 try redraw(sampled.indices, seed: parameters.seed ^ Session.editStream)
                 try check(within: sampled)
             }
-            picture = cells.composite(try decode(cells, halo: Session.decodeHalo), over: picture)
+            // A kept object sharing a cell with a changed one keeps its own pixels.
+            picture = cells.composite(try decode(cells, halo: Session.decodeHalo), over: picture, kept: kept.map { PixelBox($0) })
         }
         let made = Canvas(image: RGBImage(checkedWidth: hp.imageWidth, height: hp.imageHeight, pixels: picture), plan: plan, codes: codes)
         self.canvas = made
@@ -195,9 +232,10 @@ extension Session {
     }
 
     /// Cells decoded around an edit's cells. The default model's decoder sees 4 cells far;
-    /// with 3, the pixels of the cells used differ from a full decode's by at most a few
-    /// levels of 255 (CanvasTests.testWindowedDecode), at about half a full decode's cost
-    /// for one medium object.
+    /// with 3, the pixels of the cells used differ from a full decode's by 0.1 levels of 255
+    /// on average and at most 22 on a few pixels (over every object of three drawings), at
+    /// about half a full decode's cost for one medium object; with 2 the worst was 38
+    /// (CanvasTests.testWindowedDecode).
     static let decodeHalo = 3
 
     /// The pixels of the marked cells, on the plan's background: the codes decoded in
@@ -257,7 +295,7 @@ extension Session {
     }
 
     static func words(_ text: String) -> [String] {
-        text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" }).map { $0.lowercased() }
+        World.words(of: text).map { $0.lowercased() }
     }
 
     // MARK: Placing a new object
@@ -310,6 +348,11 @@ extension Session {
         if sizes.isEmpty {
             slack = 0
             sizes = wanted.filter { !xs(World.sizePixels[$0]).isEmpty }
+        }
+        if let box, let smallest = wanted.first.map({ _ in wanted.map { World.sizePixels[$0] }.min()! }),
+           box.x1 - box.x0 < smallest || box.y1 - box.y0 < smallest {
+            throw PonderError.badPrompt("no room for '\(request.text)': the region \(box) is \(box.x1 - box.x0)×\(box.y1 - box.y0) px, "
+                + "and a \(World.sizes[wanted.first { World.sizePixels[$0] == smallest }!]) object needs \(smallest)×\(smallest)")
         }
         guard !sizes.isEmpty else {
             var reason = "every place breaks the \(World.gap) px gap to an object in the picture or the \(World.margin) px margin"
@@ -372,7 +415,15 @@ struct PhraseRequest {
         }
         var parsedWords = words
         if let reference { parsedWords[reference] = "a" }
-        let parsed = try Prompt(parsedWords.joined(separator: " "))
+        let parsed: Prompt
+        do {
+            parsed = try Prompt(parsedWords.joined(separator: " "))
+        } catch let rewritten as PonderError {
+            // Report the error in the words the caller wrote, unless it is only that "the"
+            // names no object of the phrase (the reference is looked up in the picture).
+            do { _ = try Prompt(text) } catch let original as PonderError where !original.message.contains("refers to") { throw original }
+            throw rewritten
+        }
         guard parsed.background == nil else {
             throw PonderError.badPrompt("'\(text)' names a background; a phrase adds an object (change the background in the plan)")
         }

@@ -91,6 +91,14 @@ public final class Session {
     var sampler: Sampler
     /// Reading a picture is deterministic: the likeliest allowed word each time.
     let reader: Sampler
+    /// Whether the plan drawn from satisfies the prompt (docs/plan.md, "Checked thinking"):
+    /// false when no plan of planAttempts did and the last is drawn (the prompt may ask for
+    /// what cannot fit, e.g. two large circles in one corner), or when a plan set by the caller
+    /// does not; nil without a prompt or a plan.
+    public var planSatisfiesPrompt: Bool? {
+        guard let prompt, let plan else { return nil }
+        return plan.satisfies(prompt)
+    }
     /// Whether the transformer's logits are those for the next image token.
     private var drawing = false
     /// The conditional sequence the image tokens follow (see startDrawing).

@@ -150,8 +150,8 @@ extension GGUFFile {
         guard hp.dim % 32 == 0, hp.ffnDim % 32 == 0 else {
             throw PonderError.badModel("embedding and feed-forward lengths must be multiples of 32 (Q8_0 blocks)")
         }
-        guard hp.normEpsilon > 0, hp.ropeBase > 1 else {
-            throw PonderError.badModel("norm epsilon must be positive and rope base above 1")
+        guard hp.normEpsilon > 0, hp.normEpsilon <= 0.01, hp.ropeBase > 1, hp.ropeBase <= 1e8 else {
+            throw PonderError.badModel("norm epsilon \(hp.normEpsilon) must be above 0 and at most 0.01, and rope base \(hp.ropeBase) above 1 and at most 1e8")
         }
         guard hp.imageWidth % hp.gridWidth == 0, hp.imageHeight % hp.gridHeight == 0 else {
             throw PonderError.badModel("image \(hp.imageWidth)×\(hp.imageHeight) is not a whole number of \(hp.gridWidth)×\(hp.gridHeight) grid cells")

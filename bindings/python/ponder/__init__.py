@@ -118,6 +118,7 @@ def _load():
         "ponder_write_png_rgb": (S, [C.POINTER(C.c_uint8), C.c_size_t, C.c_int32, C.c_int32, C.c_char_p]),
         "ponder_free": (None, [P]),
         "ponder_get_check_stats": (S, [P, C.POINTER(C.c_int32), C.POINTER(C.c_int32)]),
+        "ponder_get_plan_stats": (S, [P, C.POINTER(C.c_int32), C.POINTER(C.c_int32)]),
         "ponder_set_image": (S, [P, C.POINTER(C.c_uint8), C.c_size_t, C.c_int32, C.c_int32]),
         "ponder_set_image_png": (S, [P, C.c_char_p]),
         "ponder_set_image_png_memory": (S, [P, C.POINTER(C.c_uint8), C.c_size_t]),
@@ -192,18 +193,28 @@ def _text(s: str, what: str) -> bytes:
     if "\0" in s:
         raise PonderError(f"{what} contains a NUL character (at index {s.index(chr(0))}); "
                           "the library would read only the text before it", "invalid argument")
-    return s.encode("utf-8")
+    try:
+        return s.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise PonderError(f"{what} is not valid Unicode text ({e.reason} at index {e.start})", "invalid argument") from None
 
 
 def _path(path, what: str = "path") -> bytes:
-    return _text(os.fspath(path), what)
+    """A file name as the system spells it (os.fsencode: names that are not UTF-8 too)."""
+    encoded = os.fsencode(path)
+    if b"\0" in encoded:
+        raise PonderError(f"{what} contains a NUL character; the library would read only the text before it",
+                          "invalid argument")
+    return encoded
 
 
 class Image:
     """A picture: `.width`, `.height`, `.rgb` (row-major RGB8 bytes, width * height * 3), and
     for a generated one `.plan` (text, docs/plan.md), `.codes` (the image tokens), `.checks`
     and `.redraws` (how checked drawing read it back and redrew it; 0 with checking off), and
-    `.cancelled` (True when on_step stopped the drawing: the cells not drawn are grey).
+    `.cancelled` (True when on_step stopped the drawing: the cells not drawn are grey), and
+    `.plan_satisfied` (False when no plan written satisfied the prompt and the last was
+    drawn, e.g. a prompt asking for what cannot fit; None without a plan).
     Open a PNG with `Image.open(path)`, take pixels with `Image.from_rgb(rgb, width, height)`;
     wherever an Image is taken, a PIL image is accepted too."""
 
@@ -211,6 +222,7 @@ class Image:
                  codes: Optional[list[int]] = None, checks: int = 0, redraws: int = 0, cancelled: bool = False):
         self.width, self.height, self.rgb, self.plan = width, height, rgb, plan
         self.codes, self.checks, self.redraws, self.cancelled = codes or [], checks, redraws, cancelled
+        self.plan_satisfied: Optional[bool] = None
 
     @classmethod
     def from_rgb(cls, rgb, width: int, height: int) -> "Image":
@@ -332,6 +344,8 @@ class Session:
         p.n_threads = _int(threads, "threads", 0, 256)
         if plan_attempts is not None:
             p.plan_attempts = _int(plan_attempts, "plan attempts", 1, 64)
+        if type(check).__name__ in ("bool", "bool_"):  # numpy's bool too
+            check = bool(check)
         if check is False:
             p.check_attempts = 0
         elif check is not None and check is not True:  # True keeps the library's default
@@ -397,7 +411,8 @@ class Session:
             try:  # everything inside: an exception escaping a ctypes callback is only printed
                 if on_step is None or (done % step_size and done != total):
                     return True
-                return on_step(done, total) is not False
+                answer = on_step(done, total)
+                return answer is None or bool(answer)  # False, 0, numpy's False: stop
             except BaseException as e:  # KeyboardInterrupt too: Ctrl-C stops the drawing
                 raised.append(e)
                 return False
@@ -432,6 +447,14 @@ class Session:
         checks, redraws = C.c_int32(), C.c_int32()
         _check(_load().ponder_get_check_stats(self._handle, C.byref(checks), C.byref(redraws)))
         return checks.value, redraws.value
+
+    def plan_stats(self) -> tuple[int, Optional[bool]]:
+        """(plans written, whether the plan drawn from satisfies the prompt: None without a
+        prompt or plan). False means no plan written fit (e.g. a prompt asking for what
+        cannot fit) and the last is drawn."""
+        attempts, satisfied = C.c_int32(), C.c_int32()
+        _check(_load().ponder_get_plan_stats(self._handle, C.byref(attempts), C.byref(satisfied)))
+        return attempts.value, None if satisfied.value < 0 else bool(satisfied.value)
 
     def set_image(self, image) -> None:
         """Takes a picture (Image or PIL image, the model's size) as the session's image."""
@@ -550,8 +573,14 @@ class Model:
                 s.set_plan(plan)
                 complete = s.draw(on_step, step_size)
             checks, redraws = s.check_stats()
-            return Image(self.info["image_width"], self.info["image_height"], s.decode(),
-                         s.current_plan, s.tokens(), checks, redraws, cancelled=not complete)
+            image = Image(self.info["image_width"], self.info["image_height"], s.decode(),
+                          s.current_plan, s.tokens(), checks, redraws, cancelled=not complete)
+            attempts, image.plan_satisfied = s.plan_stats()
+            if image.plan_satisfied is False:
+                import warnings
+                warnings.warn(f"no plan of the {attempts} written satisfies the prompt {prompt!r}; the last was drawn "
+                              "(the prompt may ask for what cannot fit)", stacklevel=2)
+            return image
 
     def _edit(self, image, plan: Optional[str], seed: int, check: Optional[int], kwargs, act) -> Image:
         if isinstance(image, (str, os.PathLike)):
@@ -561,7 +590,11 @@ class Model:
             s.set_image(image)
             known = plan if plan is not None else image.plan
             if known is not None:
-                s.set_canvas_plan(known)
+                try:
+                    s.set_canvas_plan(known)
+                except PonderError as e:
+                    which = "image_plan" if plan is not None else "image.plan"
+                    raise PonderError(f"the picture's own plan ({which}): {e}", e.status) from None
             act(s)
             return s.image()
 

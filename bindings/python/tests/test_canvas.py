@@ -133,3 +133,21 @@ def test_session_edits_chain(shapes, base):
     with shapes.session() as s:
         with pytest.raises(ponder.PonderError, match="no picture"):
             s.edit(BASE_PLAN)
+
+
+def test_which_plan_is_bad_and_backgrounds_must_match(shapes, base):
+    with pytest.raises(ponder.PonderError, match=r"^the picture's own plan \(image_plan\): plan line 1"):
+        shapes.edit(base, BASE_PLAN, image_plan="background purple")
+    with pytest.raises(ponder.PonderError, match=r"^plan line 2"):
+        shapes.edit(base, "background white\nhuge red circle at 20 20")
+    with pytest.raises(ponder.PonderError, match="background is black, but the picture.s is white"):
+        shapes.edit(base, BASE_PLAN, image_plan=BASE_PLAN.replace("white", "black"))
+
+
+def test_kept_neighbour_in_a_shared_cell_is_untouched(shapes):
+    plan = "background white\nlarge red square at 39 64\nlarge blue square at 79 64"
+    image = shapes.generate("a red square to the left of a blue square", plan=plan, seed=1)
+    out = shapes.edit(image, "background white\nlarge blue square at 79 64", seed=1)
+    for y in range(46, 82):
+        row = slice((y * 128 + 61) * 3, (y * 128 + 97) * 3)
+        assert out.rgb[row] == image.rgb[row], f"row {y} of the kept blue square changed"
