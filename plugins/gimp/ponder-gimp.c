@@ -650,12 +650,22 @@ static void generate(Run *r, gint32 image, const Settings *s, GimpRunMode mode) 
     gint mw = m.info.image_width, mh = m.info.image_height;
     guint8 *rgb = g_malloc((gsize)mw * mh * 3);
     gchar *plan = NULL;
+    int32_t attempts = 0, satisfied = -1;
     gimp_progress_init(s->think ? "Ponder: thinking" : "Ponder: drawing");
     if (ponder_plan(session, s->text) != PONDER_OK) {
         fail(r, "Ponder: %s", library_error(session));
     } else {
+        if (ponder_get_plan_stats(session, &attempts, &satisfied) != PONDER_OK) satisfied = -1;
+        if (satisfied == 0) { /* drawn all the same, as the CLI does; the user should know why */
+            gchar *warning = g_strdup_printf("Ponder: no plan of the %d written satisfies the prompt; drawing "
+                                             "the last (the prompt may ask for what cannot fit, such as large "
+                                             "objects crowded into one region)", attempts);
+            gimp_message(warning);
+            g_free(warning);
+        }
         if (s->think) gimp_progress_set_text("Ponder: drawing");
-        if (ponder_draw(session, on_token, NULL) != PONDER_OK || ponder_decode(session, rgb, (gsize)mw * mh * 3) != PONDER_OK)
+        if (ponder_draw(session, on_token, NULL) != PONDER_OK
+            || ponder_decode(session, rgb, (gsize)mw * mh * 3) != PONDER_OK)
             fail(r, "Ponder: %s", library_error(session));
         else
             plan = g_strdup(ponder_get_plan(session));
@@ -702,6 +712,7 @@ static void generate(Run *r, gint32 image, const Settings *s, GimpRunMode mode) 
     GString *step = g_string_new("step: generate\n");
     append_field(step, "prompt", s->text);
     g_string_append_printf(step, "think: %s\n", s->think ? "yes" : "no");
+    if (satisfied >= 0) g_string_append_printf(step, "plan satisfies prompt: %s\n", satisfied ? "yes" : "no");
     append_settings(step, seed, s, &m);
     append_plan(step, plan);
     history_attach(layer, step, NULL);
@@ -853,7 +864,8 @@ static gint32 edit_layer(Run *r, gint32 image, gint32 source, const gchar *name,
             if (!changed[cy * gw + cx]) continue;
             gsize i = 4 * ((gsize)y * w + x);
             guint k = weights ? weights[(gsize)y * w + x] : 255;
-            for (int c = 0; c < 4; c++) pixels[i + c] = (guint8)((pixels[i + c] * (255 - k) + drawn[i + c] * k + 127) / 255);
+            for (int c = 0; c < 4; c++)
+                pixels[i + c] = (guint8)((pixels[i + c] * (255 - k) + drawn[i + c] * k + 127) / 255);
         }
     }
     write_rgba(layer, pixels, w, h);
@@ -961,9 +973,11 @@ static void edit(Run *r, Kind kind, gint32 drawable, const Settings *s) {
 
 /* What each procedure needs of the image and layer, checked before a dialog opens. */
 static gboolean target_valid(Run *r, Kind kind, gint32 image, gint32 drawable) {
+    const gchar *not_rgb = "Ponder: the image is grayscale or indexed, and Ponder draws in colour: "
+                           "convert it to RGB first (Image → Mode → RGB)";
     if (kind == KIND_GENERATE) {
         if (image >= 0 && gimp_image_is_valid(image) && gimp_image_base_type(image) != GIMP_RGB) {
-            fail(r, "Ponder: the image is grayscale or indexed, and Ponder draws in colour: convert it to RGB first (Image → Mode → RGB)");
+            fail(r, "%s", not_rgb);
             return FALSE;
         }
         return TRUE;
@@ -978,7 +992,7 @@ static gboolean target_valid(Run *r, Kind kind, gint32 image, gint32 drawable) {
         return FALSE;
     }
     if (gimp_image_base_type(gimp_item_get_image(drawable)) != GIMP_RGB) {
-        fail(r, "Ponder: the image is grayscale or indexed, and Ponder draws in colour: convert it to RGB first (Image → Mode → RGB)");
+        fail(r, "%s", not_rgb);
         return FALSE;
     }
     gint box[4];

@@ -89,6 +89,11 @@
       "layers" (layer-count (car fresh)))
 (export (car fresh) (cadr fresh) "fresh.png")
 
+; A prompt no plan can satisfy: drawn all the same, with a warning, and the history says so.
+(define crowded (plug-in-ponder-generate RUN-NONINTERACTIVE -1 -1 "two large circles in the top left corner" 1 TRUE -1 3))
+(save-text "crowded-history.txt" (history (cadr crowded)))
+(gimp-image-delete (car crowded))
+
 ; Another size: a 256 x 192 image gets a centred 192 x 192 layer; edits keep its size.
 (define wide (car (new-image 256 192)))
 (define big (cadr (plug-in-ponder-generate RUN-NONINTERACTIVE wide -1 prompt 4 TRUE -1 3)))

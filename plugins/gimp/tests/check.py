@@ -47,14 +47,16 @@ base, cli_base = pixels("base.png"), pixels("cli-base.png")
 check(np.array_equal(base, cli_base), "the generated layer's pixels differ from the CLI's image")
 check(len(np.unique(base[..., :3].reshape(-1, 3), axis=0)) > 10, "the generated layer is nearly blank")
 history = text("base-history.txt")
-for field in (f"step: generate\nprompt: {prompt}\nthink: yes\nseed: 4\n", "guidance: ", "check: 3\n",
-              f"model: {model}\n"):
+for field in (f"step: generate\nprompt: {prompt}\nthink: yes\nplan satisfies prompt: yes\nseed: 4\n",
+              "guidance: ", "check: 3\n", f"model: {model}\n"):
     check(field in history, f"the generated layer's history lacks {field!r}:\n{history}")
 check(plan_of(history) == text("cli-base.txt"), "the history's plan is not the CLI's plan")
 check(np.array_equal(pixels("background-before.png"), pixels("background-after.png")),
       "the background layer changed")
 check(np.array_equal(pixels("fresh.png"), cli_base), "generate with no image open drew another picture")
 check(facts["fresh-image"] == "128 128 layers 1", f"generate with no image open: {facts['fresh-image']}")
+
+check("plan satisfies prompt: no\n" in text("crowded-history.txt"), "a prompt no plan satisfies is not marked so")
 
 # Describe: the CLI's plan for the same picture.
 check(text("describe.txt").strip() == text("cli-describe.txt").strip(),
@@ -137,4 +139,5 @@ if failures:
     sys.exit(1)
 print("ok: the generated layer is the CLI's image byte for byte and holds the plan and settings; describe "
       "gives the CLI's plan; redraw and add equal the CLI's edits, keep pixels outside the selection and their "
-      "source layers; 10 bad requests refused with a message (the library's, for prompts and phrases); other sizes scaled in and out")
+      "source layers; 10 bad requests refused with a message (the library's, for prompts and phrases); "
+      "other sizes scaled in and out")
