@@ -27,16 +27,21 @@ let package = Package(
             name: "PonderCore",
             dependencies: ["COpenBLAS", "CPNG", "CPonderKernels"]
         ),
+        // Exports only include/ponder.h's functions (exports.map): the Swift runtime and the
+        // engine linked inside stay hidden, so they cannot clash with a host's own.
         .target(
             name: "Ponder",
             dependencies: ["PonderCore", "CPonder"],
-            linkerSettings: [.unsafeFlags(["-static-stdlib"])]
+            exclude: ["exports.map"],
+            linkerSettings: [.unsafeFlags(["-static-stdlib",
+                                           "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/Ponder/exports.map"])]
         ),
         // Linked like the library, so an installed `ponder` runs without the toolchain.
         .executableTarget(
             name: "ponder-cli",
             dependencies: [
                 "PonderCore",
+                "CPonder",  // for the header's constants (PONDER_DEFAULT_MODEL); it calls no C function
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             // ArgumentParser brings in FoundationEssentials. Linked statically, its archive's

@@ -47,7 +47,28 @@
 extern "C" {
 #endif
 
-#define PONDER_API_VERSION 4
+/* PONDER_API marks the library's entry points. libponder.so exports these and no other
+ * symbol (it is linked with Sources/Ponder/exports.map, which keeps the Swift runtime and
+ * the engine inside it hidden), so a host links against exactly this header. */
+#ifndef PONDER_API
+#if defined(__GNUC__) || defined(__clang__)
+#define PONDER_API __attribute__((visibility("default")))
+#else
+#define PONDER_API
+#endif
+#endif
+
+/* The library's version, "MAJOR.MINOR.PATCH" (ponder_version() returns the one it was built
+ * with; scripts/install writes it into ponder.pc). */
+#define PONDER_VERSION "0.1.0"
+/* Raised whenever a function, type or constant of this header is added or changed;
+ * ponder_api_version() returns the one the library was built with. */
+#define PONDER_API_VERSION 5
+
+/* File name of the model the project ships (the one definition of it): models/ in the
+ * repository, PREFIX/share/ponder/ once installed (scripts/install), ponder/models/ in the
+ * Python package. A host that offers "the default model" looks for it there. */
+#define PONDER_DEFAULT_MODEL "ponder-shapes-q8_0.gguf"
 
 typedef enum ponder_status {
     PONDER_OK = 0,
@@ -111,13 +132,22 @@ typedef struct ponder_session_params {
                                "Checked drawing" */
 } ponder_session_params;
 
+/* The version the library was built with (PONDER_VERSION then). Returns a static string;
+ * never NULL. Thread-safe. */
+PONDER_API const char *ponder_version(void);
+
+/* The PONDER_API_VERSION the library was built with. A host compiled against this header
+ * can refuse a library older than it: ponder_api_version() < PONDER_API_VERSION.
+ * Thread-safe. */
+PONDER_API int32_t ponder_api_version(void);
+
 /* Human-readable name of a status. Returns a static string; never NULL. Thread-safe. */
-const char *ponder_status_string(ponder_status status);
+PONDER_API const char *ponder_status_string(ponder_status status);
 
 /* Message of the last failed call on this thread, or "" if none failed. The string is owned
  * by the library and stays valid until the next ponder_* call on the same thread.
  * Thread-safe (each thread has its own). */
-const char *ponder_last_error(void);
+PONDER_API const char *ponder_last_error(void);
 
 /* ---- Models -------------------------------------------------------------------------- */
 
@@ -126,34 +156,34 @@ const char *ponder_last_error(void);
  * path: non-NULL. out_model: non-NULL; receives the model on success, NULL on failure.
  * The caller owns the model and frees it with ponder_model_free once every session made
  * from it is freed. Thread-safe. */
-ponder_status ponder_model_load(const char *path, ponder_model **out_model);
+PONDER_API ponder_status ponder_model_load(const char *path, ponder_model **out_model);
 
 /* Frees a model. NULL is allowed and ignored. Free its sessions first. */
-void ponder_model_free(ponder_model *model);
+PONDER_API void ponder_model_free(ponder_model *model);
 
 /* Fills *out_info with the model's facts. model and out_info: non-NULL. Thread-safe. */
-ponder_status ponder_model_get_info(const ponder_model *model, ponder_model_info *out_info);
+PONDER_API ponder_status ponder_model_get_info(const ponder_model *model, ponder_model_info *out_info);
 
 /* ---- Sessions ------------------------------------------------------------------------ */
 
 /* Default session parameters (see ponder_session_params). Thread-safe. */
-ponder_session_params ponder_session_default_params(void);
+PONDER_API ponder_session_params ponder_session_default_params(void);
 
 /* Creates a session on a model. model: non-NULL. params: NULL for the defaults.
  * out_session: non-NULL; receives the session, NULL on failure. The caller owns the
  * session and frees it with ponder_session_free. The model must outlive the session.
  * Thread-safe (sessions of one model may be created on several threads at once). */
-ponder_status ponder_session_create(ponder_model *model, const ponder_session_params *params,
-                                    ponder_session **out_session);
+PONDER_API ponder_status ponder_session_create(ponder_model *model, const ponder_session_params *params,
+                                               ponder_session **out_session);
 
 /* Frees a session. NULL is allowed and ignored. A session that another thread is inside a
  * call on, or whose own progress callback calls this, is not freed (ponder_last_error() says
  * so): free it once that call has returned. */
-void ponder_session_free(ponder_session *session);
+PONDER_API void ponder_session_free(ponder_session *session);
 
 /* Message of the last failed call on this session, or "". Owned by the session, valid until
  * the next call on it. */
-const char *ponder_session_last_error(const ponder_session *session);
+PONDER_API const char *ponder_session_last_error(const ponder_session *session);
 
 /* ---- Thinking ------------------------------------------------------------------------ */
 
@@ -162,7 +192,7 @@ const char *ponder_session_last_error(const ponder_session *session);
  * params.plan_attempts (docs/plan.md, "Checked thinking").
  * The prompt must be in the prompt language of the Shapes world; an error names the bad
  * word. Starts a new image (tokens drawn before are discarded). session, prompt: non-NULL. */
-ponder_status ponder_plan(ponder_session *session, const char *prompt);
+PONDER_API ponder_status ponder_plan(ponder_session *session, const char *prompt);
 
 /* The current plan as text (docs/plan.md), or NULL when there is none (thinking off and no
  * plan set, before ponder_plan, or after ponder_set_image*) or when another thread is inside
@@ -170,13 +200,13 @@ ponder_status ponder_plan(ponder_session *session, const char *prompt);
  * until the next call that changes the plan (ponder_plan, ponder_set_plan, a successful
  * ponder_set_image*, ponder_describe, ponder_set_canvas_plan, ponder_edit,
  * ponder_redraw_region, ponder_add) or ponder_session_free: copy it to keep it. */
-const char *ponder_get_plan(ponder_session *session);
+PONDER_API const char *ponder_get_plan(const ponder_session *session);
 
 /* Replaces the plan with one the caller wrote or edited, so objects can be moved, added or
  * removed before drawing. Needs a prompt set by ponder_plan first. The plan is validated;
  * a bad plan is PONDER_ERR_BAD_PLAN with a message naming the line and word. Starts the
  * image anew. session, plan: non-NULL. */
-ponder_status ponder_set_plan(ponder_session *session, const char *plan);
+PONDER_API ponder_status ponder_set_plan(ponder_session *session, const char *plan);
 
 /* ---- Drawing ------------------------------------------------------------------------- */
 
@@ -184,14 +214,14 @@ ponder_status ponder_set_plan(ponder_session *session, const char *plan);
  * below draws the rest in one call, with progress and cancelling.
  * out_done and out_remaining may be NULL; they receive the number of tokens generated so
  * far and the number left. Needs ponder_plan first. */
-ponder_status ponder_step(ponder_session *session, int32_t max_tokens, int32_t *out_done,
-                          int32_t *out_remaining);
+PONDER_API ponder_status ponder_step(ponder_session *session, int32_t max_tokens, int32_t *out_done,
+                                     int32_t *out_remaining);
 
 /* The image codes generated so far (raster order). out_codes may be NULL to ask only for
  * the count; otherwise it must hold capacity codes. *out_count (non-NULL) receives the
  * number of codes generated. */
-ponder_status ponder_get_tokens(ponder_session *session, int32_t *out_codes, size_t capacity,
-                                size_t *out_count);
+PONDER_API ponder_status ponder_get_tokens(const ponder_session *session, int32_t *out_codes, size_t capacity,
+                                           size_t *out_count);
 
 /* Decodes the tokens generated so far into RGB8 pixels, row-major, no padding
  * (width * height * 3 bytes; see ponder_model_info), on the plan's background (else the
@@ -201,17 +231,17 @@ ponder_status ponder_get_tokens(ponder_session *session, int32_t *out_codes, siz
  * except the few just above the cells still to come, which the decoder draws from both
  * (docs/format.md, "Previews"). Needs at least one token.
  * rgb: non-NULL, rgb_size bytes owned by the caller. */
-ponder_status ponder_decode(ponder_session *session, uint8_t *rgb, size_t rgb_size);
+PONDER_API ponder_status ponder_decode(const ponder_session *session, uint8_t *rgb, size_t rgb_size);
 
 /* Decodes the tokens so far and writes them as a PNG file at path. */
-ponder_status ponder_write_png(ponder_session *session, const char *path);
+PONDER_API ponder_status ponder_write_png(const ponder_session *session, const char *path);
 
 /* How the last drawing was checked (params.check_attempts): *out_checks receives the number
  * of times the image was read back, *out_redraws the number of redraws made (each read back
  * after). Both 0 before the last token, with checking off, or without a plan. Either pointer
  * may be NULL. session: non-NULL. */
-ponder_status ponder_get_check_stats(const ponder_session *session, int32_t *out_checks,
-                                     int32_t *out_redraws);
+PONDER_API ponder_status ponder_get_check_stats(const ponder_session *session, int32_t *out_checks,
+                                                int32_t *out_redraws);
 
 /* How the plan drawn from was thought (docs/plan.md, "Checked thinking"): *out_attempts
  * receives the number of plans written for the prompt (0 without thinking), *out_satisfied
@@ -219,8 +249,8 @@ ponder_status ponder_get_check_stats(const ponder_session *session, int32_t *out
  * did and the last is drawn, e.g. for a prompt that asks for what cannot fit, such as two
  * large circles in one corner; or a plan set with ponder_set_plan does not), and -1 without
  * a prompt or a plan. Either pointer may be NULL. session: non-NULL. */
-ponder_status ponder_get_plan_stats(const ponder_session *session, int32_t *out_attempts,
-                                    int32_t *out_satisfied);
+PONDER_API ponder_status ponder_get_plan_stats(const ponder_session *session, int32_t *out_attempts,
+                                               int32_t *out_satisfied);
 
 /* ---- Drawing with progress ----------------------------------------------------------- */
 
@@ -243,14 +273,14 @@ typedef bool (*ponder_progress_callback)(int32_t done, int32_t total, void *user
  * drawing never stopped. false after the last token changes nothing (PONDER_OK). An image
  * already complete returns PONDER_OK without calls. Needs ponder_plan first. session:
  * non-NULL. */
-ponder_status ponder_draw(ponder_session *session, ponder_progress_callback callback,
-                          void *user_data);
+PONDER_API ponder_status ponder_draw(ponder_session *session, ponder_progress_callback callback,
+                                     void *user_data);
 
 /* ponder_plan(session, prompt), then ponder_draw(session, callback, user_data): a prompt to a
  * finished image in one call, or PONDER_ERR_CANCELLED as for ponder_draw. session, prompt:
  * non-NULL. */
-ponder_status ponder_generate(ponder_session *session, const char *prompt,
-                              ponder_progress_callback callback, void *user_data);
+PONDER_API ponder_status ponder_generate(ponder_session *session, const char *prompt,
+                                         ponder_progress_callback callback, void *user_data);
 
 /* ---- Reading images ------------------------------------------------------------------ */
 
@@ -263,17 +293,17 @@ ponder_status ponder_generate(ponder_session *session, const char *prompt,
  * and ponder_decode then return. Discards the prompt, plan and any drawing; a call that fails
  * changes nothing. A model without an encoder gives PONDER_ERR_UNSUPPORTED. A size_t of 2^63
  * or more is refused here and everywhere (no buffer is that large). session, rgb: non-NULL. */
-ponder_status ponder_set_image(ponder_session *session, const uint8_t *rgb, size_t rgb_size,
-                               int32_t width, int32_t height);
+PONDER_API ponder_status ponder_set_image(ponder_session *session, const uint8_t *rgb, size_t rgb_size,
+                                          int32_t width, int32_t height);
 
 /* As ponder_set_image, from a PNG file or a PNG in memory (png_size bytes, owned by the
  * caller). Any PNG kind is read through libpng and converted to RGB8: grey, palette, 16-bit
  * (each value / 257, rounded), and alpha composited onto the PNG's bKGD colour, else white.
  * A malformed or hostile PNG (truncated, bad CRC, more than 2^26 pixels or 32768 per side)
  * is an error with a message, before anything is allocated for its pixels. */
-ponder_status ponder_set_image_png(ponder_session *session, const char *path);
-ponder_status ponder_set_image_png_memory(ponder_session *session, const uint8_t *png,
-                                          size_t png_size);
+PONDER_API ponder_status ponder_set_image_png(ponder_session *session, const char *path);
+PONDER_API ponder_status ponder_set_image_png_memory(ponder_session *session, const uint8_t *png,
+                                                     size_t png_size);
 
 /* Reads the session's image (set with ponder_set_image*, or a finished drawing) back into a
  * plan (docs/plan.md): the model's likeliest plan for the image codes, word by word under the
@@ -283,16 +313,16 @@ ponder_status ponder_set_image_png_memory(ponder_session *session, const uint8_t
  * PONDER_ERR_WRONG_STATE without a whole image; PONDER_ERR_UNSUPPORTED for a model without
  * the <describe> token. A drawing needs no encoder to be described (its own codes are read);
  * a picture from outside does (ponder_set_image*). session: non-NULL. */
-ponder_status ponder_describe(ponder_session *session);
+PONDER_API ponder_status ponder_describe(ponder_session *session);
 
 /* Reads a PNG file or a PNG in memory into RGB8 pixels, converted as for
  * ponder_set_image_png, at any size up to its limits. On success *out_rgb receives
  * width * height * 3 bytes that the caller frees with ponder_free, and *out_width and
  * *out_height the size. Every pointer non-NULL. Thread-safe. */
-ponder_status ponder_read_png(const char *path, uint8_t **out_rgb, int32_t *out_width,
-                              int32_t *out_height);
-ponder_status ponder_read_png_memory(const uint8_t *png, size_t png_size, uint8_t **out_rgb,
-                                     int32_t *out_width, int32_t *out_height);
+PONDER_API ponder_status ponder_read_png(const char *path, uint8_t **out_rgb, int32_t *out_width,
+                                         int32_t *out_height);
+PONDER_API ponder_status ponder_read_png_memory(const uint8_t *png, size_t png_size, uint8_t **out_rgb,
+                                                int32_t *out_width, int32_t *out_height);
 
 /* ---- Editing a picture (the canvas) --------------------------------------------------- */
 
@@ -317,13 +347,13 @@ ponder_status ponder_read_png_memory(const uint8_t *png, size_t png_size, uint8_
  * caller's plan (docs/plan.md; the line "background COLOUR" alone for a picture with no
  * objects) instead of describing it. A background other than the picture's (read from its
  * border) is PONDER_ERR_BAD_PLAN: change a background with ponder_edit. */
-ponder_status ponder_set_canvas_plan(ponder_session *session, const char *plan);
+PONDER_API ponder_status ponder_set_canvas_plan(ponder_session *session, const char *plan);
 
 /* Edit by plan: redraws the canvas to an edited copy of its plan. Objects may be moved,
  * recoloured, resized, removed or added, and the background changed. The cells an object
  * covers before or after its change, with one cell around, are redrawn; a background change
  * alone redraws nothing (the picture is moved onto the new background). plan: non-NULL. */
-ponder_status ponder_edit(ponder_session *session, const char *plan);
+PONDER_API ponder_status ponder_edit(ponder_session *session, const char *plan);
 
 /* Redraws a region (inpainting): the box x0 <= x < x1, y0 <= y < y1 in pixels of the
  * model's image. Objects whose centres lie in it are removed. With a phrase of the prompt
@@ -332,8 +362,8 @@ ponder_status ponder_edit(ponder_session *session, const char *plan);
  * background. The cells the box touches are redrawn, and those of objects removed and added
  * with one cell around. A box outside the image is PONDER_ERR_INVALID_ARGUMENT; an object
  * that cannot fit in the box is PONDER_ERR_BAD_PROMPT ("no room ..."). */
-ponder_status ponder_redraw_region(ponder_session *session, int32_t x0, int32_t y0, int32_t x1,
-                                   int32_t y1, const char *phrase);
+PONDER_API ponder_status ponder_redraw_region(ponder_session *session, int32_t x0, int32_t y0, int32_t x1,
+                                              int32_t y1, const char *phrase);
 
 /* Adds one object by a phrase of the prompt language, which may place it against an object
  * of the picture with "the" ("a red star to the right of the blue circle"). The model
@@ -341,7 +371,7 @@ ponder_status ponder_redraw_region(ponder_session *session, int32_t x0, int32_t 
  * and the world's gap rules hold, and only its cells are drawn. A reference that names no
  * object or more than one, no room for the object, or a picture that already holds 4
  * objects is PONDER_ERR_BAD_PROMPT with a message saying which. phrase: non-NULL. */
-ponder_status ponder_add(ponder_session *session, const char *phrase);
+PONDER_API ponder_status ponder_add(ponder_session *session, const char *phrase);
 
 /* ---- Raw evaluation ------------------------------------------------------------------ */
 
@@ -350,23 +380,23 @@ ponder_status ponder_add(ponder_session *session, const char *phrase);
  * the logits after the last one into logits (vocab_size floats; logits may be NULL to skip
  * the copy). Token ids are those of the model's vocabulary (docs/format.md). Discards the
  * image in progress; the next ponder_step starts drawing anew. */
-ponder_status ponder_eval(ponder_session *session, const int32_t *tokens, size_t n_tokens,
-                          size_t n_past, float *logits, size_t logits_size);
+PONDER_API ponder_status ponder_eval(ponder_session *session, const int32_t *tokens, size_t n_tokens,
+                                     size_t n_past, float *logits, size_t logits_size);
 
 /* ---- PNG ----------------------------------------------------------------------------- */
 
 /* Encodes RGB8 pixels (row-major, width * height * 3 bytes) as PNG in memory.
  * On success *out_png receives a buffer of *out_size bytes that the caller frees with
  * ponder_free. Thread-safe. */
-ponder_status ponder_encode_png(const uint8_t *rgb, size_t rgb_size, int32_t width,
-                                int32_t height, uint8_t **out_png, size_t *out_size);
+PONDER_API ponder_status ponder_encode_png(const uint8_t *rgb, size_t rgb_size, int32_t width,
+                                           int32_t height, uint8_t **out_png, size_t *out_size);
 
 /* Writes RGB8 pixels as a PNG file. Thread-safe. */
-ponder_status ponder_write_png_rgb(const uint8_t *rgb, size_t rgb_size, int32_t width,
-                                   int32_t height, const char *path);
+PONDER_API ponder_status ponder_write_png_rgb(const uint8_t *rgb, size_t rgb_size, int32_t width,
+                                              int32_t height, const char *path);
 
 /* Frees a buffer returned by the library. NULL is allowed. */
-void ponder_free(void *buffer);
+PONDER_API void ponder_free(void *buffer);
 
 #ifdef __cplusplus
 }

@@ -13,7 +13,7 @@
 #define PK_X86 1
 #endif
 
-static float half_to_float(uint16_t h) {
+float pk_half_to_float(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000) << 16, exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
     uint32_t bits;
     if (exponent == 0) {
@@ -42,6 +42,10 @@ static uint16_t float_to_half(float f) {
     uint32_t half = ((a - 0x38000000) >> 13), rest = a & 0x1fff;
     if (rest > 0x1000 || (rest == 0x1000 && (half & 1))) half++;
     return (uint16_t)(sign | half);
+}
+
+void pk_silu(float *x, int n) {
+    for (int i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
 }
 
 static void swiglu_portable(const float *gate, const float *up, float *out, int n) {
@@ -74,7 +78,7 @@ static float dot_q8_portable(const uint8_t *w, const pk_block_q8 *x, int blocks)
         for (int i = 0; i < 32; i++) s += (int32_t)q[i] * x[b].q[i];
         uint16_t h;
         memcpy(&h, blk, 2);
-        sum += (float)s * (half_to_float(h) * x[b].d);
+        sum += (float)s * (pk_half_to_float(h) * x[b].d);
     }
     return sum;
 }
@@ -113,9 +117,9 @@ PK_AVX2 static inline __m256 block_products(const uint8_t *wq, const int8_t *xq)
 }
 
 // Decoding reads every weight once per token, so a model larger than the caches is bound by
-// how fast its rows stream in; the hardware prefetcher alone left this machine at ~6 GB/s
-// per core. Asking for the rows PK_PREFETCH_ROWS ahead of the pair being multiplied, block by
-// block, measured 1.5-1.8x that on matrices read from memory (docs/performance.md).
+// how fast its rows stream in, and the hardware prefetcher alone does not keep up: the rows
+// PK_PREFETCH_ROWS ahead of the pair being multiplied are asked for, block by block
+// (docs/performance.md, "Choices in the kernels and the thread pool").
 // Prefetches never fault, so running past the matrix's end is harmless.
 #define PK_PREFETCH_ROWS 8
 PK_AVX2 static inline void pk_prefetch_ahead(const uint8_t *w0, const uint8_t *w1, size_t row_bytes, int b) {
@@ -409,10 +413,10 @@ void pk_quantize_q8(const float *x, pk_block_q8 *out, int n) {
 void pk_matmul_q8(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
                   float *out, int out_stride, int r0, int r1) {
 #ifdef PK_X86
-    // AVX-512 for batches of 4 or more (prefill): measured faster there, and slower than
-    // AVX2's two-rows-at-a-time loop for one or two vectors (decode, guided pairs); see
-    // docs/performance.md. A batch size always takes the same path, so results stay
-    // independent of the thread count.
+    // AVX-512 for batches of 4 or more (prefill), where it is the faster; AVX2's
+    // two-rows-at-a-time loop for one or two vectors (decode, guided pairs), where it is
+    // (docs/performance.md, "Choices in the kernels and the thread pool"). A batch size
+    // always takes the same path, so results stay independent of the thread count.
     if (batch >= 4 && has_avx512_vnni()) {
         matmul_q8_avx512(w, row_bytes, blocks, xq, batch, out, out_stride, r0, r1);
         return;
@@ -576,7 +580,7 @@ void pk_attend(const float *q, const uint16_t *keys, const uint16_t *values, siz
     for (int t = 0; t < n; t++) {
         const uint16_t *k = keys + (size_t)t * stride;
         float d = 0;
-        for (int i = 0; i < hd; i++) d += q[i] * half_to_float(k[i]);
+        for (int i = 0; i < hd; i++) d += q[i] * pk_half_to_float(k[i]);
         scores[t] = d * scale;
         m = fmaxf(m, scores[t]);
     }
@@ -584,7 +588,7 @@ void pk_attend(const float *q, const uint16_t *keys, const uint16_t *values, siz
     memset(out, 0, (size_t)hd * sizeof(float));
     for (int t = 0; t < n; t++) {
         const uint16_t *v = values + (size_t)t * stride;
-        for (int i = 0; i < hd; i++) out[i] += scores[t] * inv * half_to_float(v[i]);
+        for (int i = 0; i < hd; i++) out[i] += scores[t] * inv * pk_half_to_float(v[i]);
     }
 }
 
@@ -655,7 +659,7 @@ void pk_matmul_q8x16(const uint8_t *packed, int rows, int blocks, const pk_block
                 int32_t sum = -128 * x[b].sum;
                 for (int k = 0; k < 8; k++)
                     for (int j = 0; j < 4; j++) sum += (int32_t)vec[64 * k + j] * x[b].q[4 * k + j];
-                acc += (float)sum * (half_to_float(scales[(g * blocks + b) * 16 + i]) * x[b].d);
+                acc += (float)sum * (pk_half_to_float(scales[(g * blocks + b) * 16 + i]) * x[b].d);
             }
             out[(size_t)v * out_stride + r] = acc;
         }

@@ -133,13 +133,19 @@ private func sessionBox(_ p: OpaquePointer) -> SessionBox {
 
 // MARK: - General
 
+/// PONDER_VERSION from the header, kept for the process's life as the static string it promises.
+private let versionText: UnsafePointer<CChar> = UnsafePointer(strdup(PONDER_VERSION)!)
+
+@_cdecl("ponder_version")
+public func ponder_version() -> UnsafePointer<CChar> { versionText }
+
+@_cdecl("ponder_api_version")
+public func ponder_api_version() -> Int32 { Int32(PONDER_API_VERSION) }
+
 @_cdecl("ponder_status_string")
 public func ponder_status_string(_ s: ponder_status) -> UnsafePointer<CChar> {
-    let names: [StaticString] = ["ok", "invalid argument", "i/o error", "bad model file", "bad prompt",
-                                 "bad plan", "wrong call order", "buffer too small", "out of memory", "internal error",
-                                 "unsupported by the model", "cancelled"]
-    let i = Int(s.rawValue)
-    let name = i < names.count ? names[i] : "unknown status"
+    let name: StaticString = s.rawValue == 0 ? "ok"
+        : Int32(exactly: s.rawValue).flatMap(PonderError.Kind.init(rawValue:))?.name ?? "unknown status"
     return UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)
 }
 

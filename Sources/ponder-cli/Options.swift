@@ -42,16 +42,16 @@ struct DrawingOptions: ParsableArguments {
     var cfg: Float?
 
     @Option(parsing: .unconditional, help: "Sampling temperature (0 = greedy).")
-    var temperature: Float = 1.0
+    var temperature: Float = SessionParameters().temperature
 
     @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the k most likely tokens (0 = off).")
-    var topK: Int = 0
+    var topK: Int = SessionParameters().topK
 
     @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Nucleus sampling threshold (1 = off).")
-    var topP: Float = 1.0
+    var topP: Float = SessionParameters().topP
 
     @Option(parsing: .unconditional, help: "Worker threads (0 = one per processor, at most 8).")
-    var threads: Int = 0
+    var threads: Int = SessionParameters().threads
 
     /// Measured with training/guidance_sweep.py on the default model (docs/results.md, "Guidance scale").
     static let cfgRange = "Useful range: 1 to 1.5 (the default model, docs/results.md \"Guidance scale\"); at 2 fewer prompts come out right, and from 3 it draws stray objects."

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CPonder
 import PonderCore
 #if canImport(Glibc)
 import Glibc
@@ -32,7 +33,7 @@ struct PonderCLI: ParsableCommand {
     }
 }
 
-let defaultModelName = "ponder-shapes-q8_0.gguf"
+let defaultModelName = PONDER_DEFAULT_MODEL
 let modelSearch = """
     The model file is the first of: --model; the environment variable PONDER_MODEL; \
     PREFIX/share/ponder/\(defaultModelName), PREFIX being the folder above the one that holds \

@@ -7,7 +7,7 @@ final class KernelTests: XCTestCase {
     func testHalfToFloatIsExactForEveryHalf() {
         for bits in 0...UInt16.max {
             let expected = Float(Float16(bitPattern: bits))
-            let got = halfToFloat(bits)
+            let got = pk_half_to_float(bits)
             if expected.isNaN { XCTAssertTrue(got.isNaN); continue }
             XCTAssertEqual(got.bitPattern, expected.bitPattern, "half 0x\(String(bits, radix: 16))")
         }

@@ -136,7 +136,8 @@ final class PlanTests: XCTestCase {
 
 final class SamplerTests: XCTestCase {
     func draw(_ params: SamplingParameters, seed: UInt64, logits: [Float], n: Int = 200) -> [Int32] {
-        let s = Sampler(params: params, seed: seed, capacity: logits.count)
+        let s = Sampler(params: params, capacity: logits.count)
+        s.rng = RandomSource(seed: seed)
         return (0..<n).map { _ in
             s.sample(count: logits.count) { ids, out in
                 for i in logits.indices { ids[i] = Int32(i); out[i] = logits[i] }

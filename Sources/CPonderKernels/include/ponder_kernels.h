@@ -59,6 +59,14 @@ void pk_store_halves(const float *x, uint16_t *out, int n);
 // out[i] = silu(gate[i]) · up[i] for n values (the feed-forward's gate; out may be gate).
 void pk_swiglu(const float *gate, const float *up, float *out, int n);
 
+// x[i] = silu(x[i]) = x[i] / (1 + e^-x[i]) for n values, with the C library's expf on every
+// processor (the VQ decoder's activation; the one definition the engine uses outside pk_swiglu's
+// vector path).
+void pk_silu(float *x, int n);
+
+// IEEE half to single precision, exactly (F16 tensors, Q8_0 scales, the key/value cache).
+float pk_half_to_float(uint16_t h);
+
 #ifdef __cplusplus
 }
 #endif

@@ -30,7 +30,9 @@ public final class Model: @unchecked Sendable {
     /// Checks and loads a parsed file: hyperparameters, every tensor's role, the decoder.
     public init(file: GGUFFile) throws {
         self.file = file
-        (hyperParameters, vocabulary) = try file.readHyperParameters()
+        let metadata = try file.readModelMetadata()
+        hyperParameters = metadata.hyperParameters
+        vocabulary = try metadata.checkedVocabulary()
         weights = try TransformerWeights(file: file, hp: hyperParameters)
         decoder = try VQDecoder(file: file, hp: hyperParameters)
         encoder = try VQEncoder(file: file, hp: hyperParameters, decoder: decoder)

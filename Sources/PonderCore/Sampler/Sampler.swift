@@ -52,15 +52,16 @@ public struct SamplingParameters: Equatable {
 /// once, so sampling a token allocates nothing.
 final class Sampler {
     var params: SamplingParameters
-    var rng: RandomSource
+    /// The stream draws come from. Its owner seeds it for each stream it draws (a session:
+    /// thinking, drawing, each redraw), so the sampler starts with none of its own.
+    var rng = RandomSource(seed: 0)
     private let capacity: Int
     private let ids: UnsafeMutablePointer<Int32>
     private let logit: UnsafeMutablePointer<Float>
 
-    init(params: SamplingParameters, seed: UInt64, capacity: Int) {
+    init(params: SamplingParameters, capacity: Int) {
         self.params = params
         self.capacity = capacity
-        rng = RandomSource(seed: seed)
         ids = .allocate(capacity: capacity)
         ids.initialize(repeating: 0, count: capacity)
         logit = .allocate(capacity: capacity)

@@ -1,4 +1,5 @@
 import COpenBLAS
+import CPonderKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -169,7 +170,7 @@ struct LayerStack: @unchecked Sendable {
                 swap(&cur, &spare)
                 c = cout; h = oh; w = ow
             case .relu: for i in 0..<n where cur[i] < 0 { cur[i] = 0 }
-            case .silu: for i in 0..<n { cur[i] = Kernels.silu(cur[i]) }
+            case .silu: pk_silu(cur, Int32(n))
             case .tanh: for i in 0..<n { cur[i] = tanhf(cur[i]) }
             case .softmax:
                 // Over the channels of each pixel.

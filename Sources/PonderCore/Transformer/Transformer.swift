@@ -114,11 +114,27 @@ final class TransformerState {
     let w: TransformerWeights
     let hp: HyperParameters
     let pool: ThreadPool
-    var caches: [KVCache]
+    private var caches: [KVCache]
     /// The most tokens one forward call takes.
     let maxBatch: Int
 
-    private let x, xb, q, k, v, att, hb, hb2, logits: UnsafeMutablePointer<Float>
+    // Activations for a batch of up to maxBatch items, item b's row at b × its width, as
+    // llama2.c's RunState names them:
+    /// The residual stream, [maxBatch][dim].
+    private let x: UnsafeMutablePointer<Float>
+    /// x normalized (the input of q, k, v and of gate, up), then attention's output (the
+    /// input of wo), [maxBatch][dim]; for the logits, the final norm of each sequence's last item.
+    private let xb: UnsafeMutablePointer<Float>
+    /// The output of wo and of down, which the residual adds to x, [maxBatch][dim].
+    private let xb2: UnsafeMutablePointer<Float>
+    /// Queries, [maxBatch][heads × headDim]; keys and values, [maxBatch][kvHeads × headDim].
+    private let q, k, v: UnsafeMutablePointer<Float>
+    /// Attention scores, [maxBatch × heads][contextLength].
+    private let att: UnsafeMutablePointer<Float>
+    /// The feed-forward's gate (then SiLU(gate) · up) and up, [maxBatch][ffnDim].
+    private let hb, hb2: UnsafeMutablePointer<Float>
+    /// The logits after the last token of each sequence, [sequences][vocabSize].
+    private let logits: UnsafeMutablePointer<Float>
     /// A matmul's input batch quantized per 32 values, for Q8_0 weights.
     private let xq: UnsafeMutablePointer<pk_block_q8>
     private var buffers: [UnsafeMutableRawPointer] = []
@@ -158,6 +174,7 @@ final class TransformerState {
         self.caches = caches
         x = try buffer(maxBatch * hp.dim, "activations")
         xb = try buffer(maxBatch * hp.dim, "activations")
+        xb2 = try buffer(maxBatch * hp.dim, "activations")
         q = try buffer(maxBatch * hp.dim, "activations")
         k = try buffer(maxBatch * kvDim, "activations")
         v = try buffer(maxBatch * kvDim, "activations")
@@ -183,9 +200,23 @@ final class TransformerState {
     /// The logits that the last `forward` produced for sequence `seq`.
     func logits(of seq: Int) -> UnsafeMutablePointer<Float> { logits + seq * hp.vocabSize }
 
+    /// How many tokens sequence `seq` holds.
+    func count(of seq: Int) -> Int { caches[seq].tokens.count }
+
     /// Drops cached positions from `length` on.
     func truncate(_ seq: Int, to length: Int) {
         if caches[seq].tokens.count > length { caches[seq].tokens.removeLast(caches[seq].tokens.count - length) }
+    }
+
+    /// Makes sequence `seq` hold exactly `tokens` (at least one) and computes the logits after
+    /// the last: the cached positions of the longest common prefix are kept, short of the last
+    /// token, whose logits must be computed.
+    func set(_ seq: Int, to tokens: [Int32]) throws {
+        let cached = caches[seq].tokens
+        var common = 0
+        while common < min(cached.count, tokens.count - 1) && cached[common] == tokens[common] { common += 1 }
+        truncate(seq, to: common)
+        try append(seq, Array(tokens[common...]))
     }
 
     /// Appends `tokens` to sequence `seq`'s cache and computes the logits after the last of
@@ -194,7 +225,7 @@ final class TransformerState {
         var start = 0
         while start < tokens.count {
             let end = min(tokens.count, start + maxBatch)
-            try step(tokens[start..<end].map { (seq, $0) })
+            try run { for token in tokens[start..<end] { try enqueue(seq, token) } }
             start = end
         }
     }
@@ -202,19 +233,24 @@ final class TransformerState {
     /// One pass over the weights for a batch of (sequence, token) items; each item goes at the
     /// next position of its sequence. Logits are kept for the last item of each sequence.
     func step(_ items: [(seq: Int, token: Int32)]) throws {
-        guard !items.isEmpty else { return }
         guard items.count <= maxBatch else { throw PonderError(.internal, "batch of \(items.count) exceeds \(maxBatch)") }
-        pending.removeAll(keepingCapacity: true)
-        for item in items { try enqueue(item.seq, item.token) }
-        run()
+        try run { for item in items { try enqueue(item.seq, item.token) } }
     }
 
     /// Appends the same token to sequences 0..<count in one pass over the weights: the
     /// per-image-token path (count 2 with guidance), which allocates nothing.
     func advance(_ token: Int32, sequences count: Int) throws {
+        try run { for seq in 0..<count { try enqueue(seq, token) } }
+    }
+
+    /// One pass over the weights for the items `enqueue` calls in `batch` add (at most maxBatch);
+    /// the cache then holds their tokens.
+    private func run(_ batch: () throws -> Void) throws {
         pending.removeAll(keepingCapacity: true)
-        for seq in 0..<count { try enqueue(seq, token) }
-        run()
+        try batch()
+        guard !pending.isEmpty else { return }
+        forward()
+        for item in pending { caches[item.seq].tokens.append(item.token) }
     }
 
     private func enqueue(_ seq: Int, _ token: Int32) throws {
@@ -229,11 +265,6 @@ final class TransformerState {
         pending.append((seq, token, pos))
     }
 
-    private func run() {
-        forward()
-        for item in pending { caches[item.seq].tokens.append(item.token) }
-    }
-
     private func forward() {
         let n = pending.count
         let d = hp.dim, hd = hp.headDim, kvDim = hp.kvHeads * hd, ffn = hp.ffnDim
@@ -242,7 +273,7 @@ final class TransformerState {
 
         for (l, layer) in w.layers.enumerated() {
             layer.attnNorm.withUnsafeBufferPointer { nw in
-                forEachItem(n) { b in Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
+                forEachItem(n) { b in rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
             matmul((layer.wq, q), (layer.wk, k), (layer.wv, v), input: xb, n)
 
@@ -270,15 +301,15 @@ final class TransformerState {
                               Int32(hd), scale, att + job * ctx, xb + b * d + h * hd)
                 }
             }
-            matmul((layer.wo, q), input: xb, n)
+            matmul((layer.wo, xb2), input: xb, n)
             addResidual(n)
 
             layer.ffnNorm.withUnsafeBufferPointer { nw in
-                forEachItem(n) { b in Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
+                forEachItem(n) { b in rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
             matmul((layer.gate, hb), (layer.up, hb2), input: xb, n)
             forEachItem(n) { b in pk_swiglu(hb + b * ffn, hb2 + b * ffn, hb + b * ffn, Int32(ffn)) }
-            matmul((layer.down, q), input: hb, n)
+            matmul((layer.down, xb2), input: hb, n)
             addResidual(n)
         }
 
@@ -286,7 +317,7 @@ final class TransformerState {
         for seq in 0..<caches.count {
             guard let b = pending.lastIndex(where: { $0.seq == seq }) else { continue }
             w.outputNorm.withUnsafeBufferPointer { nw in
-                Kernels.rmsNorm(x + b * d, nw.baseAddress!, xb + seq * d, n: d, eps: hp.normEpsilon)
+                rmsNorm(x + b * d, nw.baseAddress!, xb + seq * d, n: d, eps: hp.normEpsilon)
             }
         }
         let has0 = pending.contains { $0.seq == 0 }, has1 = pending.contains { $0.seq == 1 }
@@ -333,10 +364,19 @@ final class TransformerState {
         }
     }
 
-    /// The residual connection: x += q for every item of the batch.
+    /// The residual connection: x += xb2 for every item of the batch.
     private func addResidual(_ n: Int) {
         let d = hp.dim
-        forEachItem(n) { b in for i in (b * d)..<((b + 1) * d) { x[i] += q[i] } }
+        forEachItem(n) { b in for i in (b * d)..<((b + 1) * d) { x[i] += xb2[i] } }
+    }
+
+    /// out = x / rms(x) · weight, for one vector of `n` values.
+    private func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>,
+                         n: Int, eps: Float) {
+        var ss: Float = 0
+        for i in 0..<n { ss += x[i] * x[i] }
+        let scale = 1 / (ss / Float(n) + eps).squareRoot()
+        for i in 0..<n { out[i] = x[i] * scale * weight[i] }
     }
 
     private func rope(_ vec: UnsafeMutablePointer<Float>, heads: Int, pos: Int) {

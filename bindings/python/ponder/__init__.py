@@ -23,7 +23,7 @@ __all__ = ["Model", "Session", "Image", "PonderError", "default_model_path", "li
 
 _HERE = Path(__file__).resolve().parent
 _REPO = _HERE.parent.parent.parent  # bindings/python/ponder → repository root
-DEFAULT_MODEL = "ponder-shapes-q8_0.gguf"
+DEFAULT_MODEL = "ponder-shapes-q8_0.gguf"  # PONDER_DEFAULT_MODEL of include/ponder.h (test_default_model.py)
 
 
 class PonderError(Exception):

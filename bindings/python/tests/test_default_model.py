@@ -1,4 +1,6 @@
 """The shipped model (models/ponder-shapes-q8_0.gguf) loads as the default and draws."""
+from pathlib import Path
+
 import pytest
 
 import ponder
@@ -33,3 +35,8 @@ def test_thinking_checks_its_plans_against_the_prompt():
         if ok(a, p):
             assert a == b
     assert sum(ok(b, p) for p, b in zip(prompts, checked)) > sum(ok(a, p) for p, a in zip(prompts, first))
+
+
+def test_the_default_model_name_is_the_headers():
+    header = (Path(__file__).resolve().parents[3] / "include" / "ponder.h").read_text()
+    assert f'#define PONDER_DEFAULT_MODEL "{ponder.DEFAULT_MODEL}"' in header.splitlines()

@@ -71,12 +71,11 @@ final class ThreadPool: @unchecked Sendable {
 /// The handoff between the caller and the workers. A token of a small model is dozens of
 /// jobs of tens of microseconds each, so waking sleeping threads through a condition variable
 /// for every job would cost more than the job: both sides first spin on atomic counters for
-/// a little (`spin` pauses, about 5 µs here: longer spins cost far more than they save when
-/// the machine has fewer free cores than threads). A worker then yields its core `yields`
-/// times before it sleeps, which bridges the caller's serial stretches (sampling a token,
-/// the host's own code between calls) without starving other threads: measured on 2 cores,
-/// images/s of one 2-thread session +27 %, two such sessions at once no worse (where 2,048
-/// spins instead gave +0 % and −45 %). Only then do they sleep on the condition variables.
+/// a little (`spin` pauses: longer spins cost far more than they save when the machine has
+/// fewer free cores than threads). A worker then yields its core `yields` times before it
+/// sleeps, which bridges the caller's serial stretches (sampling a token, the host's own code
+/// between calls) without starving other threads (docs/performance.md, "Choices in the
+/// kernels and the thread pool"). Only then do they sleep on the condition variables.
 /// Lost wakeups are ruled out Dekker-style: a side that sleeps first announces it (sleepers,
 /// callerSleeping) and then re-checks the counter; the other side changes the counter first
 /// and then reads the announcement, all sequentially consistent.

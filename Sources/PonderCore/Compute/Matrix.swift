@@ -1,4 +1,7 @@
 import CPonderKernels
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A weight matrix read in place from the model file's bytes: `rows` rows of `cols` values, each row
 /// stored contiguously as F32, F16 or Q8_0 blocks (32 int8 values and one f16 scale).
@@ -20,11 +23,11 @@ struct Matrix {
         case .f32:
             out.update(from: p.assumingMemoryBound(to: Float.self), count: cols)
         case .f16:
-            for i in 0..<cols { out[i] = halfToFloat(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
+            for i in 0..<cols { out[i] = pk_half_to_float(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
         case .q8_0:
             for b in 0..<(cols / 32) {
                 let block = p + b * 34
-                let d = halfToFloat(block.loadUnaligned(as: UInt16.self))
+                let d = pk_half_to_float(block.loadUnaligned(as: UInt16.self))
                 for i in 0..<32 { out[b * 32 + i] = d * Float(block.load(fromByteOffset: 2 + i, as: Int8.self)) }
             }
         }
@@ -88,32 +91,3 @@ final class PackedMatrices {
         return packed
     }
 }
-
-/// IEEE half to single precision, exactly. Float(Float16) is a library call on baseline x86-64.
-@inline(__always)
-func halfToFloat(_ h: UInt16) -> Float {
-    let sign: UInt32 = UInt32(h & 0x8000) << 16
-    let exponent = UInt32((h >> 10) & 0x1f), mantissa = UInt32(h & 0x3ff)
-    if exponent == 0 {
-        let v = Float(mantissa) * (1.0 / 16_777_216.0)  // subnormal or zero: mantissa · 2^-24
-        return sign != 0 ? -v : v
-    }
-    if exponent == 31 { return Float(bitPattern: sign | 0x7f80_0000 | (mantissa << 13)) }
-    return Float(bitPattern: sign | ((exponent + 112) << 23) | (mantissa << 13))
-}
-
-enum Kernels {
-    /// out = x / rms(x) * weight, for one vector of `n` values.
-    static func rmsNorm(_ x: UnsafePointer<Float>, _ weight: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, n: Int, eps: Float) {
-        var ss: Float = 0
-        for i in 0..<n { ss += x[i] * x[i] }
-        let scale = 1 / (ss / Float(n) + eps).squareRoot()
-        for i in 0..<n { out[i] = x[i] * scale * weight[i] }
-    }
-
-    static func silu(_ x: Float) -> Float { x / (1 + expf(-x)) }
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif

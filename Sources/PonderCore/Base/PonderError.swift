@@ -1,10 +1,12 @@
 /// Every failure the library reports. The C API maps each case to a `ponder_status` and
 /// the message to `ponder_last_error()`; nothing in the library traps on bad input.
+/// `Kind` is include/ponder.h's `ponder_status` (less PONDER_OK), value for value;
+/// StatusTests holds the two to each other.
 /// Messages quote what callers gave (prompts, plans, paths, a model file's keys); whatever in
 /// them cannot be seen is escaped (`PonderError.visible`), so a message never hides a stray
 /// line end, tab, NUL or zero-width character, and never ends early at a NUL in C.
 public struct PonderError: Error, CustomStringConvertible, Equatable {
-    public enum Kind: Int32, Sendable {
+    public enum Kind: Int32, Sendable, CaseIterable {
         case invalidArgument = 1
         case io = 2
         case badModel = 3
@@ -18,6 +20,23 @@ public struct PonderError: Error, CustomStringConvertible, Equatable {
         case unsupported = 10
         /// A progress callback asked to stop (ponder_draw, ponder_generate).
         case cancelled = 11
+
+        /// The status's name, which `ponder_status_string` returns.
+        public var name: StaticString {
+            switch self {
+            case .invalidArgument: return "invalid argument"
+            case .io: return "i/o error"
+            case .badModel: return "bad model file"
+            case .badPrompt: return "bad prompt"
+            case .badPlan: return "bad plan"
+            case .wrongState: return "wrong call order"
+            case .bufferTooSmall: return "buffer too small"
+            case .outOfMemory: return "out of memory"
+            case .internal: return "internal error"
+            case .unsupported: return "unsupported by the model"
+            case .cancelled: return "cancelled"
+            }
+        }
     }
 
     public let kind: Kind

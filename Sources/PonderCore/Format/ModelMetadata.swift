@@ -1,5 +1,5 @@
-/// The facts a Ponder GGUF file declares (docs/format.md), read from its metadata and
-/// checked for consistency with each other and with the tensors.
+/// The transformer's and the image's shapes a Ponder GGUF file declares (docs/format.md),
+/// read from its metadata and checked for consistency with each other.
 public struct HyperParameters: Equatable {
     public var contextLength: Int
     public var dim: Int
@@ -25,48 +25,15 @@ public struct HyperParameters: Equatable {
     public var imageTokens: Int { gridWidth * gridHeight }
 }
 
-/// Token ids of a model's vocabulary: the words and special tokens listed in the file, then
-/// the image codes, which occupy the last `codebookSize` ids.
-public struct Vocabulary {
-    public let words: [String]
-    public let ids: [String: Int32]
-    public let imageCodeOffset: Int
-    public let codebookSize: Int
-
-    public let bos: Int32, think: Int32, endThink: Int32, image: Int32
-    /// `<describe>`, which starts an image → plan sequence; nil in a model that cannot describe.
-    public let describe: Int32?
-
-    public static let specials = ["<bos>", "<think>", "</think>", "<image>"]
-
-    init(words: [String], codebookSize: Int) throws {
-        var ids: [String: Int32] = [:]
-        for (i, w) in words.enumerated() {
-            guard !w.isEmpty else { throw PonderError.badModel("vocabulary entry \(i) is empty") }
-            guard ids[w] == nil else { throw PonderError.badModel("vocabulary lists '\(w)' twice") }
-            ids[w] = Int32(i)
-        }
-        var required = Vocabulary.specials + World.promptWords
-        required += ["background", "at"] + (0..<World.canvas).map(String.init)
-        for w in required where ids[w] == nil {
-            throw PonderError.badModel("vocabulary lacks the word '\(w)' that the prompt language or plan grammar needs")
-        }
-        self.words = words
-        self.ids = ids
-        self.imageCodeOffset = words.count
-        self.codebookSize = codebookSize
-        bos = ids["<bos>"]!
-        think = ids["<think>"]!
-        endThink = ids["</think>"]!
-        image = ids["<image>"]!
-        describe = ids["<describe>"]
-    }
-
-    public var size: Int { imageCodeOffset + codebookSize }
-
-    public func id(_ word: String) -> Int32? { ids[word] }
-
-    public func imageToken(code: Int) -> Int32 { Int32(imageCodeOffset + code) }
+/// Everything a Ponder file's metadata declares: the shapes, and the vocabulary and language
+/// versions, which this layer reads but does not judge: the engine checks them against the
+/// prompt language and plan grammar it speaks (`Vocabulary`, Engine/Vocabulary.swift).
+public struct ModelMetadata {
+    public var hyperParameters: HyperParameters
+    /// The words and special tokens, in id order; the image codes follow them.
+    public var words: [String]
+    public var planGrammarVersion: Int
+    public var worldVersion: Int
 }
 
 enum ModelKeys {
@@ -105,7 +72,9 @@ extension GGUFFile {
         return v
     }
 
-    func readHyperParameters() throws -> (HyperParameters, Vocabulary) {
+    /// Reads and checks the metadata on its own terms: every key present, of its type, in
+    /// range, and the shapes consistent with each other.
+    func readModelMetadata() throws -> ModelMetadata {
         guard let arch = metadata["general.architecture"]?.asString else {
             throw PonderError.badModel("metadata 'general.architecture' is missing")
         }
@@ -114,17 +83,10 @@ extension GGUFFile {
         }
         let k = ModelKeys.key
         let grammar = try int(k("plan.grammar_version"), in: 0...Int(Int32.max))
-        guard grammar == Plan.grammarVersion else {
-            throw PonderError.badModel("plan grammar version \(grammar) is not supported (this engine reads \(Plan.grammarVersion))")
-        }
         let world = try int(k("world.version"), in: 0...Int(Int32.max))
-        guard world == World.version else {
-            throw PonderError.badModel("world version \(world) is not supported (this engine knows the Shapes world, version \(World.version))")
-        }
         let words = try strings(k("vocab.tokens"))
         guard words.count <= 1 << 16 else { throw PonderError.badModel("vocabulary has \(words.count) words; at most 65536") }
         let codebook = try int(k("image.codebook_size"), in: 2...65536)
-        let vocab = try Vocabulary(words: words, codebookSize: codebook)
         let hp = HyperParameters(
             contextLength: try int(k("context_length"), in: 8...HyperParameters.maxContextLength),
             dim: try int(k("embedding_length"), in: 32...16384),
@@ -134,7 +96,7 @@ extension GGUFFile {
             ffnDim: try int(k("feed_forward_length"), in: 32...65536),
             normEpsilon: try float(k("attention.layer_norm_rms_epsilon")),
             ropeBase: try float(k("rope.freq_base"), default: 10000),
-            vocabSize: vocab.size,
+            vocabSize: words.count + codebook,
             imageWidth: try int(k("image.width"), in: 8...4096),
             imageHeight: try int(k("image.height"), in: 8...4096),
             gridWidth: try int(k("image.grid_width"), in: 1...256),
@@ -156,16 +118,6 @@ extension GGUFFile {
         guard hp.imageWidth % hp.gridWidth == 0, hp.imageHeight % hp.gridHeight == 0 else {
             throw PonderError.badModel("image \(hp.imageWidth)×\(hp.imageHeight) is not a whole number of \(hp.gridWidth)×\(hp.gridHeight) grid cells")
         }
-        // Longest conditional sequence: <bos>, the longest prompt, thinking, <image>, the image.
-        let longestPrompt = Prompt.maxWords
-        let needed = 1 + longestPrompt + 2 + Plan.maxTokens + 1 + hp.imageTokens
-        guard hp.contextLength >= needed else {
-            throw PonderError.badModel("context length \(hp.contextLength) is shorter than the \(needed) tokens a prompt, plan and image need")
-        }
-        // Checked as a caller's scale is: a file may not ask for what a caller may not.
-        if let problem = SessionParameters.cfgScaleProblem(hp.defaultCFGScale) {
-            throw PonderError.badModel("metadata '\(k("sampling.cfg_scale"))': \(problem)")
-        }
-        return (hp, vocab)
+        return ModelMetadata(hyperParameters: hp, words: words, planGrammarVersion: grammar, worldVersion: world)
     }
 }

@@ -1,0 +1,53 @@
+// Decoding: image tokens → RGB pixels through the VQ decoder, laid on the background.
+
+extension Session {
+    public var imageWidth: Int { model.hyperParameters.imageWidth }
+    public var imageHeight: Int { model.hyperParameters.imageHeight }
+    public var imageByteCount: Int { imageWidth * imageHeight * 3 }
+
+    /// The neutral grey shown where tokens are not yet generated.
+    public static let pendingFill: UInt8 = 128
+
+    /// Decodes the tokens so far into RGB8 (row-major) on the image's background; not yet
+    /// generated cells are grey. After an edit, the edited picture (Session+Editing).
+    ///
+    /// The decoder's convolutions reach across cells (the shipped model's, 5.5), so the codes
+    /// put in the cells not yet drawn colour the finished rows just above them. Each such cell
+    /// is decoded as a copy of the cell above it (in the first row, of the last cell drawn):
+    /// the drawing most often goes on as it was, whereas a code the model would not have drawn
+    /// there (a fixed code 0 did) tints the last finished rows with colours the image never
+    /// gets. docs/format.md, "Previews", has the measurement.
+    public func decode(into rgb: UnsafeMutableRawBufferPointer) throws {
+        guard !codes.isEmpty else { throw PonderError.wrongState("no image tokens yet: call step before decode") }
+        guard rgb.count >= imageByteCount, let base = rgb.baseAddress else {
+            throw PonderError(.bufferTooSmall, "RGB buffer holds \(rgb.count) bytes; the image needs \(imageByteCount)")
+        }
+        if let canvas {
+            base.copyMemory(from: canvas.image.pixels, byteCount: imageByteCount)
+            return
+        }
+        let hp = model.hyperParameters
+        var grid = codes
+        grid.reserveCapacity(hp.imageTokens)
+        for cell in codes.count..<hp.imageTokens {
+            grid.append(cell >= hp.gridWidth ? grid[cell - hp.gridWidth] : codes[codes.count - 1])
+        }
+        let out = base.assumingMemoryBound(to: UInt8.self)
+        try model.decoder.decode(codes: grid, into: out, pool: pool)
+        Background.move(out, pixels: hp.imageWidth * hp.imageHeight, from: 0, to: background)
+        let cellW = hp.imageWidth / hp.gridWidth, cellH = hp.imageHeight / hp.gridHeight
+        for cell in codes.count..<hp.imageTokens {
+            let gx = cell % hp.gridWidth, gy = cell / hp.gridWidth
+            for y in (gy * cellH)..<((gy + 1) * cellH) {
+                let row = out + (y * hp.imageWidth + gx * cellW) * 3
+                row.update(repeating: Session.pendingFill, count: cellW * 3)
+            }
+        }
+    }
+
+    public func decode() throws -> [UInt8] {
+        var rgb = [UInt8](repeating: 0, count: imageByteCount)
+        try rgb.withUnsafeMutableBytes { try decode(into: $0) }
+        return rgb
+    }
+}
