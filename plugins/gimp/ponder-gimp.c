@@ -41,7 +41,6 @@
 #define PLUG_IN_BINARY "ponder-gimp"
 #define MENU_PATH "<Image>/Filters/Render/Ponder"
 #define HISTORY_PARASITE "ponder-history"
-#define MODEL_FILE "ponder-shapes-q8_0.gguf"
 #define GIMPRC_MODEL "ponder-model"
 
 /* A prompt or phrase longer than this is refused: the prompt language's longest useful
@@ -235,7 +234,7 @@ static gchar *find_model(Run *r) {
     if (env != NULL && *env != '\0') return g_strdup(env);
     gchar *setting = gimprc_value(GIMPRC_MODEL);
     if (setting != NULL) return setting;
-    gchar *installed = g_build_filename(PONDER_PREFIX, "share", "ponder", MODEL_FILE, NULL);
+    gchar *installed = g_build_filename(PONDER_PREFIX, "share", "ponder", PONDER_DEFAULT_MODEL, NULL);
     if (g_file_test(installed, G_FILE_TEST_IS_REGULAR)) return installed;
     fail(r, "Ponder: no model file. Set the environment variable PONDER_MODEL, or add "
             "(%s \"FILE.gguf\") to your gimprc, or install the default model with "
