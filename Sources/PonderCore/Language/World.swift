@@ -70,9 +70,7 @@ public enum World {
     /// Whether `scalar` separates words in prompts and plans: any Unicode white space (space,
     /// tab, line ends, no-break and other wide spaces), so a prompt read from a file with
     /// its final line end reads as typed.
-    public static func separates(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.isWhitespace || scalar == "\u{FEFF}"  // also a byte-order mark from a file
-    }
+    public static func separates(_ scalar: Unicode.Scalar) -> Bool { scalar.properties.isWhitespace }
 
     /// The words of `text`: the runs between separators.
     public static func words(of text: String) -> [String] {
