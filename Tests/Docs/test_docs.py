@@ -1,7 +1,8 @@
 """Every code block of the user docs runs, so that no example drifts from the product.
 
-The pages: README.md, docs/*.md, bindings/python/README.md and training/README.md (HISTORY.md
-is a record, not instructions). Each fenced block runs by its language:
+The pages: README.md, docs/*.md, bindings/python/README.md, plugins/gimp/README.md and
+training/README.md (HISTORY.md is a record, not instructions). Each fenced block runs by its
+language:
 
 - ```sh: bash -e -o pipefail, from the repository root;
 - ```python: the page's Python blocks in order, in one interpreter and one namespace (a
@@ -32,7 +33,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "bindings" / "python" / "README.md",
-         ROOT / "training" / "README.md"]
+         ROOT / "plugins" / "gimp" / "README.md", ROOT / "training" / "README.md"]
 MARKER = re.compile(r"^<!-- not run: (.*\S.*) -->$")
 FENCE = re.compile(r"^(\s*)```(.*)$")
 RUNNABLE = {"sh", "python", "c", "plan"}
