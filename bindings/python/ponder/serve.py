@@ -27,6 +27,7 @@ import logging
 import math
 import os
 import secrets
+import signal
 import socket
 import sys
 import threading
@@ -538,8 +539,18 @@ class Guard:
         log: dict = {}
         scope.setdefault("state", {})["log"] = log
         sent = {"status": None, "bytes": 0}
+        over = [False]  # the body passed the limit: whatever the app answers, the answer is 413
 
         async def send_logged(message):
+            if over[0] and message["type"] == "http.response.start":
+                if sent["status"] is None:
+                    await self.too_large()(scope, receive, send_logged_plain)
+                return
+            if over[0] and message["type"] == "http.response.body":
+                return
+            await send_logged_plain(message)
+
+        async def send_logged_plain(message):
             if message["type"] == "http.response.start":
                 sent["status"] = message["status"]
                 message = {**message, "headers": [*message.get("headers", []),
@@ -551,7 +562,7 @@ class Guard:
         try:
             refusal = self.refuse(scope, headers)
             if refusal is not None:
-                await refusal(scope, receive, send_logged)
+                await refusal(scope, receive, send_logged_plain)
                 return
             limit, seen = self.settings.max_request_bytes, [0]
 
@@ -560,14 +571,15 @@ class Guard:
                 if message["type"] == "http.request":
                     seen[0] += len(message.get("body", b""))
                     if seen[0] > limit:
-                        raise RequestTooLarge()
+                        over[0] = True
+                        raise RequestTooLarge()  # the app's body parser may turn it into its own error
                 return message
 
             try:
                 await self.app(scope, receive_limited, send_logged)
             except RequestTooLarge:
                 if sent["status"] is None:
-                    await self.too_large()(scope, receive, send_logged)
+                    await self.too_large()(scope, receive, send_logged_plain)
         finally:
             entry = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "request_id": request_id,
                      "client": "%s:%s" % tuple(scope.get("client") or ("-", "-")), "method": scope["method"],
@@ -685,6 +697,10 @@ def main(argv=None) -> int:
     print(f"ponder serve: {default_model_name(args.model)} on http://{shown}:{port} ({settings.workers} workers, "
           f"{settings.threads} threads each, queue {settings.queue}{', API key required' if api_key else ''})",
           file=sys.stderr, flush=True)
+    # uvicorn stops gracefully on SIGTERM and SIGINT, then raises the signal again under the
+    # handlers that were there before it: these make that a clean exit, after the model is freed.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
     try:
         server.run(sockets=[sock])
     finally:
