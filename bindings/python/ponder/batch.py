@@ -113,7 +113,7 @@ def read_items(path: Path, seed: int = 0, n: int = 1, think: bool = True, cfg: O
         if first + count - 1 > SEED_MAX:
             faults.append(f"{where}: seeds {first} + {count} images pass 2^64-1")
             continue
-        next_seed = first + count
+        next_seed += count  # counts images, whatever seeds the lines chose
         items.append(Item(number, fields["prompt"], first, count, fields.get("think", think),
                           None if fields.get("cfg", cfg) is None else float(fields.get("cfg", cfg)),
                           fields.get("check", check)))
@@ -179,6 +179,12 @@ def _local_worker(args):
     return draw_shard(*args)
 
 
+def _ignore_interrupt():
+    # Ctrl-C reaches the whole process group: the parent alone handles it (it stops the pool).
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def shards(items: list[Item], size: int) -> Iterator[list[Item]]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
@@ -192,7 +198,7 @@ def run_local(model_path, threads, todo: list[Item], workers: int) -> Iterator[t
             yield from draw_shard(model_path, threads, [item])
         return
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers) as pool:
+    with context.Pool(workers, initializer=_ignore_interrupt) as pool:
         try:
             for result in pool.imap_unordered(_local_worker, [(model_path, threads, [item]) for item in todo]):
                 yield from result
