@@ -10,6 +10,22 @@ USAGE = """usage: python -m ponder {serve,batch} [options]
 python -m ponder serve --help and python -m ponder batch --help list the options."""
 
 
+def serve(argv=None) -> int:
+    """The `ponder-serve` command: says which extra to install when the server's libraries are missing."""
+    try:
+        from ponder import serve as module
+    except ImportError as e:
+        print(e, file=sys.stderr)
+        return 2
+    return module.main(argv)
+
+
+def batch(argv=None) -> int:
+    """The `ponder-batch` command."""
+    from ponder import batch as module
+    return module.main(argv)
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
@@ -17,15 +33,9 @@ def main(argv=None) -> int:
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "serve":
-        try:
-            from ponder import serve
-        except ImportError as e:
-            print(f"ponder serve: {e}", file=sys.stderr)
-            return 2
-        return serve.main(rest)
+        return serve(rest)
     if command == "batch":
-        from ponder import batch
-        return batch.main(rest)
+        return batch(rest)
     print(f"python -m ponder: unknown command '{command}'\n\n{USAGE}", file=sys.stderr)
     return 2
 
