@@ -14,7 +14,7 @@ from --seed, so every image of a file has its own seed.
 
 Out: OUT/images/LLLLLL-SEED.png (LLLLLL: the line's number in the file), OUT/results.jsonl
 (one record an image, in file order: line, file, prompt, seed, think, cfg, check, model,
-plan, checks, redraws) and, with --contact-sheet, OUT/contact-sheet.png. The images are the
+plan, plan_satisfied, checks, redraws) and, with --contact-sheet, OUT/contact-sheet.png. The images are the
 bytes a single process draws for the same seed (the library is deterministic for a seed at
 any thread count), so the result does not depend on how the work was spread.
 
@@ -162,15 +162,18 @@ def _model(path: Optional[str]) -> ponder.Model:
 def draw_shard(model_path: Optional[str], threads: int, items: list[Item]) -> list[tuple[Item, list[dict]]]:
     """Draws every image of the items; returns, for each, its images as dicts (seed, png,
     plan, checks, redraws)."""
+    import warnings
     model = _model(model_path)
     out = []
     for item in items:
         images = []
         for seed in item.seeds:
-            image = model.generate(item.prompt, seed=seed, think=item.think, cfg=item.cfg, check=item.check,
-                                   threads=threads)
+            with warnings.catch_warnings():  # a plan that misses its prompt is recorded, not printed
+                warnings.simplefilter("ignore", UserWarning)
+                image = model.generate(item.prompt, seed=seed, think=item.think, cfg=item.cfg, check=item.check,
+                                       threads=threads)
             images.append({"seed": seed, "png": image.png(), "plan": image.plan, "checks": image.checks,
-                           "redraws": image.redraws})
+                           "redraws": image.redraws, "plan_satisfied": image.plan_satisfied})
         out.append((item, images))
     return out
 
@@ -241,7 +244,7 @@ def run_ray(model_path, threads, todo: list[Item], address: Optional[str], shard
 def record(item: Item, image: dict, model_name: str) -> dict:
     return {"line": item.line, "file": item.file(image["seed"]), "prompt": item.prompt, "seed": image["seed"],
             "think": item.think, "cfg": item.cfg, "check": item.check, "model": model_name, "plan": image["plan"],
-            "checks": image["checks"], "redraws": image["redraws"]}
+            "plan_satisfied": image["plan_satisfied"], "checks": image["checks"], "redraws": image["redraws"]}
 
 
 SETTINGS = ("prompt", "think", "cfg", "check", "model")
@@ -298,7 +301,8 @@ def run(prompts: Path, out: Path, *, model_path: Optional[str] = None, seed: int
         cfg: Optional[float] = None, check: Optional[int] = None, workers: int = 0, threads: int = 1,
         ray_address: Optional[str] = None, use_ray: bool = False, shard_size: int = 8, sheet: bool = False,
         sheet_columns: int = 0, sheet_max: int = 400, progress: bool = True) -> dict:
-    """The batch job (what the command does); returns counts: images, drawn, skipped."""
+    """The batch job (what the command does); returns counts: images, drawn, skipped, and
+    unsatisfied (images whose plan does not satisfy the prompt)."""
     items = read_items(prompts, seed, n, think, cfg, check)
     model_path = None if model_path is None else str(Path(model_path).resolve())
     model = ponder.Model(model_path)  # loaded here too: a bad model or prompt fails before any work
@@ -341,7 +345,8 @@ def run(prompts: Path, out: Path, *, model_path: Optional[str] = None, seed: int
     write_atomic(results, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in ordered).encode("utf-8"))
     if sheet:
         contact_sheet(out, ordered[:sheet_max], sheet_columns)
-    return {"images": total, "drawn": sum(item.n for item in todo), "skipped": total - sum(item.n for item in todo)}
+    return {"images": total, "drawn": sum(item.n for item in todo), "skipped": total - sum(item.n for item in todo),
+            "unsatisfied": sum(r.get("plan_satisfied") is False for r in ordered)}
 
 
 def _cores() -> int:
@@ -406,6 +411,9 @@ def main(argv=None) -> int:
         return 130
     print(f"ponder batch: {counts['images']} images in {a.out} ({counts['drawn']} drawn, {counts['skipped']} "
           f"already there)", file=sys.stderr)
+    if counts["unsatisfied"]:
+        print(f"ponder batch: {counts['unsatisfied']} drawn from a plan that does not satisfy its prompt "
+              f"(plan_satisfied false in {RESULTS})", file=sys.stderr)
     return 0
 
 

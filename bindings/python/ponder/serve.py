@@ -399,7 +399,7 @@ def make_app(settings: Settings, engine: Optional[Engine] = None) -> FastAPI:
         drawn = await draw(request, body.n, body.seed, job_for_seed)
         return {"created": int(time.time()),
                 "data": [{"b64_json": base64.b64encode(image.png()).decode("ascii"), "revised_prompt": image.plan,
-                          "seed": seed} for seed, image in drawn]}
+                          "seed": seed, "plan_satisfied": image.plan_satisfied} for seed, image in drawn]}
 
     async def read_picture(upload: Optional[UploadFile], what: str) -> bytes:
         if upload is None or isinstance(upload, str):
@@ -669,6 +669,9 @@ def main(argv=None) -> int:
     except (ValueError, ponder.PonderError) as e:
         print(f"ponder serve: {e}", file=sys.stderr)
         return 2
+    # The answer says so (plan_satisfied); a warning on the server's terminal would say it to no one.
+    import warnings
+    warnings.filterwarnings("ignore", message="no plan of the .* satisfies the prompt", category=UserWarning)
     access = logging.getLogger(ACCESS_LOG)
     access.propagate = False
     if args.access_log != "off":

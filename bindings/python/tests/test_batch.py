@@ -58,6 +58,10 @@ def whole(prompts, tmp_path_factory) -> Path:
     assert done.returncode == 0, done.stderr
     assert "220 images" in done.stderr and "220 drawn" in done.stderr
     assert "image/s" in done.stderr  # the progress bar
+    assert "Warning" not in done.stderr  # a plan that misses its prompt is recorded (plan_satisfied), not printed
+    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    unsatisfied = sum(r["plan_satisfied"] is False for r in records)
+    assert unsatisfied and f"{unsatisfied} drawn from a plan that does not satisfy its prompt" in done.stderr
     return out
 
 
@@ -77,6 +81,7 @@ def test_200_prompts_give_pngs_plans_and_the_single_process_bytes(whole, prompts
         image = model.generate(r["prompt"], seed=r["seed"], think=r["think"], cfg=r["cfg"], check=r["check"])
         assert (whole / r["file"]).read_bytes() == image.png(), r
         assert r["plan"] == image.plan and r["checks"] == image.checks and r["model"] == "test-reader.gguf"
+        assert r["plan_satisfied"] == image.plan_satisfied
     assert [r["file"] for r in records[3:5]] == ["images/000006-5003.png", "images/000006-5004.png"]
     assert records[4]["check"] == 1
     sheet = ponder.Image.open(whole / "contact-sheet.png")

@@ -109,7 +109,7 @@ def test_the_openai_client_gets_the_in_process_images(server, shapes):
         expected = shapes.generate(PROMPT, seed=11 + k, check=2)
         assert base64.b64decode(item.b64_json) == expected.png()
         assert item.revised_prompt == expected.plan
-        assert item.model_extra["seed"] == 11 + k
+        assert item.model_extra["seed"] == 11 + k and item.model_extra["plan_satisfied"] == expected.plan_satisfied
 
     unplanned = client.images.generate(prompt="a green star", response_format="b64_json",
                                        extra_body={"seed": 3, "think": False, "cfg": 1.0})
@@ -205,7 +205,7 @@ def test_errors_come_in_the_openai_shape_with_the_library_message(client):
 def test_edit_and_describe_refuse_bad_pictures_and_regions(client, reader):
     from PIL import Image as PILImage
     url = "/v1/images/edits"
-    picture = reader.generate("a red circle", seed=1, check=0)
+    picture = reader.generate("a red circle", seed=1, check=0, plan_attempts=1)
     png = ("p.png", picture.png(), "image/png")
     e = error(client.post(url, files={"image": png}, data={"prompt": "a small red star"}), 400)
     assert "'mask'" in e["message"] and "'box'" in e["message"]
@@ -226,9 +226,10 @@ def test_edit_and_describe_refuse_bad_pictures_and_regions(client, reader):
     PILImage.new("RGBA", (128, 128), (0, 0, 0, 255)).save(solid, "PNG")
     e = error(client.post(url, files={"image": png, "mask": ("m.png", solid.getvalue(), "image/png")}), 400)
     assert "no fully transparent pixel" in e["message"]
-    cleared = client.post(url, files={"image": png}, data={"box": "0,0,64,64", "seed": "2", "image_plan": picture.plan})
-    assert cleared.status_code == 200
-    expected = reader.redraw(picture, (0, 0, 64, 64), None, seed=2, image_plan=picture.plan)
+    # No image_plan: the model reads the picture's plan, as in process for a PNG.
+    cleared = client.post(url, files={"image": png}, data={"box": "0,0,64,64", "seed": "2"})
+    assert cleared.status_code == 200, cleared.text
+    expected = reader.redraw(ponder.Image.from_png(picture.png()), (0, 0, 64, 64), None, seed=2)
     assert base64.b64decode(cleared.json()["data"][0]["b64_json"]) == expected.png()
     e = error(client.post("/v1/images/describe", files={"image": ("s.png", small, "image/png")}), 400)
     assert "64x64" in e["message"]
