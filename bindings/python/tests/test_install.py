@@ -2,6 +2,8 @@
 with pip's build isolation, running SwiftPM) that carries libponder.so and the default model,
 so the package draws from any folder with no environment variable; the `pil` extra brings
 Pillow, and without it `to_pil()` says what to install."""
+import base64
+import json
 import os
 import subprocess
 import sys
@@ -54,3 +56,42 @@ def test_pip_install_into_a_fresh_venv_works_from_another_folder(tmp_path):
 
     pip_install(str(ROOT / "bindings" / "python") + "[pil]")
     assert draw()[3] == "to_pil: ok"
+
+    # The commands of the extras (docs/serving.md), from the installed package.
+    bin_dir = env_dir / "bin"
+    missing = subprocess.run([str(bin_dir / "ponder-serve"), "--port", "0"], env=env, cwd=elsewhere,
+                             capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and 'pip install "ponder[serve]"' in missing.stderr
+    pip_install(str(ROOT / "bindings" / "python") + "[serve,batch]")
+    (elsewhere / "prompts.txt").write_text("a red circle\n" + '{"prompt": "a blue square", "seed": 7, "n": 2}\n')
+    batch = subprocess.run([str(bin_dir / "ponder-batch"), "prompts.txt", "-o", "out", "--contact-sheet"], env=env,
+                           cwd=elsewhere, capture_output=True, text=True, timeout=600)
+    assert batch.returncode == 0, batch.stderr
+    assert len((elsewhere / "out" / "results.jsonl").read_text().splitlines()) == 3
+    assert (elsewhere / "out" / "images" / "000002-8.png").is_file() and (elsewhere / "out" / "contact-sheet.png").is_file()
+    log = elsewhere / "serve.log"
+    server = subprocess.Popen([str(bin_dir / "ponder-serve"), "--port", "0"], env=env, cwd=elsewhere,
+                              stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    try:
+        import re
+        import time
+        import urllib.request
+        deadline, port = time.monotonic() + 60, None
+        while port is None and time.monotonic() < deadline and server.poll() is None:
+            found = re.search(r"on http://127\.0\.0\.1:(\d+) ", log.read_text())
+            port = found and found.group(1)
+            time.sleep(0.05)
+        assert port, log.read_text()
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/v1/images/generations", method="POST",
+                                         data=b'{"prompt": "a red circle", "seed": 2}',
+                                         headers={"Content-Type": "application/json"})
+        for _ in range(100):  # the socket listens before uvicorn has started
+            try:
+                answer = json.loads(urllib.request.urlopen(request, timeout=60).read())
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert answer["data"][0]["b64_json"] == base64.b64encode((elsewhere / "x.png").read_bytes()).decode()
+    finally:
+        server.terminate()
+        server.wait(30)
