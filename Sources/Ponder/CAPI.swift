@@ -509,18 +509,11 @@ public func ponder_read_png_memory(_ png: UnsafePointer<UInt8>?, _ size: Int,
 
 // MARK: - Editing a picture
 
-/// Runs an edit on the session's canvas and publishes the new plan; a failed edit changes
-/// nothing the caller can see (the canvas is rebuilt from the picture it held).
+/// Runs an edit on the session's canvas and publishes the new plan (a failed edit leaves the
+/// session holding its input: Session.draw).
 private func edit(_ box: SessionBox, _ body: (Session, Canvas) throws -> Canvas) throws {
-    let s = box.session
-    let before = try s.currentCanvas()
-    do {
-        _ = try body(s, before)
-    } catch {
-        s.restore(before)
-        throw error
-    }
-    box.setPlanText(s.plan?.text)
+    _ = try body(box.session, try box.session.currentCanvas())
+    box.setPlanText(box.session.plan?.text)
 }
 
 @_cdecl("ponder_set_canvas_plan")

@@ -6,26 +6,21 @@ import XCTest
 /// break, and escapes what cannot be seen (docs/world.md, "Words outside the language").
 final class MessageTests: XCTestCase {
     func promptError(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> String {
-        do {
-            _ = try Prompt(text)
-            XCTFail("accepted: \(text)", file: file, line: line)
-            return ""
-        } catch let e as PonderError {
-            XCTAssertEqual(e.kind, .badPrompt, text, file: file, line: line)
-            return e.message
-        } catch {
-            XCTFail("\(error)", file: file, line: line)
-            return ""
-        }
+        message(of: text, .badPrompt, file: file, line: line) { _ = try Prompt(text) }
     }
 
     func planError(_ text: String, file: StaticString = #filePath, line: UInt = #line) -> String {
+        message(of: text, .badPlan, file: file, line: line) { _ = try Plan(text: text) }
+    }
+
+    /// The message of the error `parse` must throw for `text`, of kind `kind`.
+    func message(of text: String, _ kind: PonderError.Kind, file: StaticString, line: UInt, _ parse: () throws -> Void) -> String {
         do {
-            _ = try Plan(text: text)
+            try parse()
             XCTFail("accepted: \(text)", file: file, line: line)
             return ""
         } catch let e as PonderError {
-            XCTAssertEqual(e.kind, .badPlan, text, file: file, line: line)
+            XCTAssertEqual(e.kind, kind, text, file: file, line: line)
             return e.message
         } catch {
             XCTFail("\(error)", file: file, line: line)

@@ -123,9 +123,12 @@ struct CellMask {
         let keptBoxes = kept.map { b in
             PixelBox(x0: b.x0 * w / World.canvas, y0: b.y0 * h / World.canvas, x1: b.x1 * w / World.canvas, y1: b.y1 * h / World.canvas)
         }
-        func drawnHere(_ x: Int, _ y: Int) -> Bool {
-            covers(x: x, y: y) && !keptBoxes.contains { $0.contains(x: x, y: y) }
+        // Whether each pixel is the drawing's, worked out once rather than per neighbour.
+        var drawnPixels = [Bool](repeating: false, count: w * h)
+        for y in 0..<h {
+            for x in 0..<w { drawnPixels[y * w + x] = covers(x: x, y: y) && !keptBoxes.contains { $0.contains(x: x, y: y) } }
         }
+        func drawnHere(_ x: Int, _ y: Int) -> Bool { drawnPixels[y * w + x] }
         var out = picture
         for y in 0..<h {
             for x in 0..<w where drawnHere(x, y) {
