@@ -52,15 +52,27 @@ SETTLE_S = 0.5
 
 
 def interleaved(measures, runs):
-    """Median of each measure (a name → a function returning one rate), taken in turns for
-    `runs` rounds: this VM's speed drifts by ±25 % over minutes, and taking the engines in
-    turn puts that drift on all of them alike instead of on whichever ran during a slow spell."""
+    """Each measure (a name → a function returning one rate) taken in turns for `runs`
+    rounds, as a list with one rate per round: this VM's speed drifts by ±25 % over minutes,
+    and taking the engines in turn puts that drift on all of them alike instead of on
+    whichever ran during a slow spell. A ratio is then taken within each round."""
     rates = {name: [] for name in measures}
     for _ in range(runs):
         for name, fn in measures.items():
             time.sleep(SETTLE_S)
             rates[name].append(fn())
-    return {name: statistics.median(v) for name, v in rates.items()}
+    return rates
+
+
+def spread(values):
+    """(minimum, median, maximum) of a list, or None for an empty or missing one."""
+    values = [v for v in (values or []) if v is not None]
+    return (min(values), statistics.median(values), max(values)) if values else None
+
+
+def round_ratios(a, b):
+    """a ÷ b within each round (both lists of per-round rates), or None when either is missing."""
+    return [x / y for x, y in zip(a, b)] if a and b else None
 
 
 def median_time(fn, runs, setup=None):
@@ -298,11 +310,18 @@ class TorchRunner:
 # ---------------------------------------------------------------------------------------
 
 
-def end_to_end(path, threads, runs):
+def end_to_end(path, runs):
+    """Prompt → PNG in milliseconds with the session defaults (thinking, guidance, checked
+    drawing), on 1 and 2 threads taken in turns: {threads: [ms per round]}."""
     model = ponder.Model(path)
     prompt = "a small green star to the left of a large purple heart and a red ring in the top right corner"
-    model.generate(prompt, seed=0, threads=threads)  # warm
-    return median_time(lambda: model.generate(prompt, seed=1, threads=threads), runs)
+    model.generate(prompt, seed=0, threads=1)  # warm
+    times = {1: [], 2: []}
+    for _ in range(runs):
+        for t in times:
+            time.sleep(SETTLE_S)
+            times[t].append(1000 * median_time(lambda: model.generate(prompt, seed=1, threads=t), 1))
+    return times
 
 
 def parallel_images_per_second(path, sessions, images_each):
@@ -392,12 +411,14 @@ def main():
         n_dec = 32 if name == "LlamaGen-L" else 64
         if args.quick:
             n_dec = 16
-        r = {"name": name, "params": params, "llama": None, "llama_pair": None, "llama_prefill": None,
-             "torch": None, "torch_prefill": None}
+        r = {"name": name, "params": params}
         p = PonderRunner(path, T)
         measures = {"ponder": lambda: p.decode(prefix, n_dec, 1),
                     "ponder_pair": lambda: p.decode_pair("a red circle above a blue square", n_dec, 1),
                     "ponder_prefill": lambda: p.prefill(prefix, 1)}
+        if name == "default" and T != 1:
+            p1 = PonderRunner(path, 1)
+            measures["ponder_1_thread"] = lambda: p1.decode(prefix, n_dec, 1)
         lr = None
         if have_llama:
             lr = LlamaRunner(llama_gguf(path), T)
@@ -416,25 +437,51 @@ def main():
         rows.append(r)
         print(f"{name}: {r}", file=sys.stderr, flush=True)
 
-    e2e = {t: end_to_end(DEFAULT, t, runs) * 1000 for t in (1, 2)}
+    e2e = end_to_end(DEFAULT, runs)
     ips = parallel_images_per_second(DEFAULT, 2, 2 if args.quick else 4)
     rss, python_rss, load_ms = memory_and_load(DEFAULT)
     model_mb = DEFAULT.stat().st_size / 2 ** 20
 
+    med = lambda v: statistics.median(v) if v else None
     f = lambda v, d=0: "–" if v is None else f"{v:.{d}f}"
-    ratio = lambda a, b: None if not a or not b else a / b
+    rng = lambda sp, d=2: "–" if sp is None else f"{sp[1]:.{d}f} ({sp[0]:.{d}f}–{sp[2]:.{d}f})"
     lines = ["| model | params | engine | decode tok/s | guided pair steps/s | prefill 64 tok/s |",
              "|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['name']} | {r['params'] / 1e6:.1f} M | Ponder | {f(r['ponder'])} | {f(r['ponder_pair'])} | {f(r['ponder_prefill'])} |")
-        lines.append(f"| | | llama.cpp | {f(r['llama'])} | {f(r['llama_pair'])} | {f(r['llama_prefill'])} |")
-        if r["torch"]:
-            lines.append(f"| | | PyTorch fp32 | {f(r['torch'])} | – | {f(r['torch_prefill'])} |")
-        lines.append(f"| | | *Ponder ÷ llama.cpp* | *{f(ratio(r['ponder'], r['llama']), 2)}* | "
-                     f"*{f(ratio(r['ponder_pair'], r['llama_pair']), 2)}* | *{f(ratio(r['ponder_prefill'], r['llama_prefill']), 2)}* |")
-    lines += ["", "| end to end, default model | figure |", "|---|---|",
-              f"| prompt → PNG (plan, 256 guided tokens, decode, PNG), 1 thread | {e2e[1]:.0f} ms |",
-              f"| the same, 2 threads | {e2e[2]:.0f} ms |",
+        lines.append(f"| {r['name']} | {r['params'] / 1e6:.1f} M | Ponder | {f(med(r['ponder']))} | "
+                     f"{f(med(r['ponder_pair']))} | {f(med(r['ponder_prefill']))} |")
+        lines.append(f"| | | llama.cpp | {f(med(r.get('llama')))} | {f(med(r.get('llama_pair')))} | "
+                     f"{f(med(r.get('llama_prefill')))} |")
+        if r.get("torch"):
+            lines.append(f"| | | PyTorch fp32 | {f(med(r['torch']))} | – | {f(med(r['torch_prefill']))} |")
+    d0 = rows[0]
+    # Every ratio is taken within each round (the engines ran in turn), then summarised.
+    ratios = {
+        "decode_default_vs_llamacpp": round_ratios(d0["ponder"], d0.get("llama")),
+        "decode_default_pair_vs_llamacpp": round_ratios(d0["ponder_pair"], d0.get("llama_pair")),
+        "decode_b_vs_llamacpp": round_ratios(rows[1]["ponder"], rows[1].get("llama")) if len(rows) > 1 else None,
+        "decode_l_vs_llamacpp": round_ratios(rows[2]["ponder"], rows[2].get("llama")) if len(rows) > 2 else None,
+        "prefill_default_vs_llamacpp": round_ratios(d0["ponder_prefill"], d0.get("llama_prefill")),
+        "decode_default_vs_torch": round_ratios(d0["ponder"], d0.get("torch")),
+        "decode_default_threads_2_vs_1": round_ratios(d0["ponder"], d0.get("ponder_1_thread")) if T == 2 else None,
+        "image_guided_ms_2_threads": e2e[2],
+        "rss_over_model_mb": [rss - python_rss - model_mb],
+    }
+    spreads = {k: spread(v) for k, v in ratios.items()}
+    lines += ["", f"| ratio (within each of {runs} rounds) | median (min–max) |", "|---|---|"]
+    names = {"decode_default_vs_llamacpp": "default model decode, Ponder ÷ llama.cpp",
+             "decode_default_pair_vs_llamacpp": "default model guided pair, Ponder ÷ llama.cpp",
+             "decode_b_vs_llamacpp": "LlamaGen-B decode, Ponder ÷ llama.cpp",
+             "decode_l_vs_llamacpp": "LlamaGen-L decode, Ponder ÷ llama.cpp",
+             "prefill_default_vs_llamacpp": "default model prefill, Ponder ÷ llama.cpp",
+             "decode_default_vs_torch": "default model decode, Ponder ÷ PyTorch fp32",
+             "decode_default_threads_2_vs_1": "default model decode, Ponder 2 threads ÷ 1 thread"}
+    for k, label in names.items():
+        if spreads[k]:
+            lines.append(f"| {label} | {rng(spreads[k])} |")
+    lines += ["", "| end to end, default model | median (min–max) |", "|---|---|",
+              f"| prompt → PNG (plan, 256 guided tokens, checked drawing, decode, PNG), 1 thread | {rng(spread(e2e[1]), 0)} ms |",
+              f"| the same, 2 threads | {rng(spread(e2e[2]), 0)} ms |",
               f"| images/s, 2 sessions in parallel (1 thread each) | {ips:.2f} |",
               f"| model load | {load_ms:.1f} ms |",
               f"| peak resident memory (load + one image) | {rss:.0f} MiB (Python itself: {python_rss:.0f} MiB) |",
@@ -442,25 +489,24 @@ def main():
     checks = [f"{r['name']} {r['llama_check']:.1e}" for r in rows if "llama_check" in r]
     table = "\n".join(lines)
     print(table)
-    d0 = rows[0]
-    ratios = {
-        "decode_default_vs_llamacpp": ratio(d0["ponder"], d0["llama"]),
-        "decode_default_pair_vs_llamacpp": ratio(d0["ponder_pair"], d0["llama_pair"]),
-        "decode_b_vs_llamacpp": ratio(rows[1]["ponder"], rows[1]["llama"]) if len(rows) > 1 else None,
-        "decode_l_vs_llamacpp": ratio(rows[2]["ponder"], rows[2]["llama"]) if len(rows) > 2 else None,
-        "prefill_default_vs_llamacpp": ratio(d0["ponder_prefill"], d0["llama_prefill"]),
-        "decode_default_vs_torch": ratio(d0["ponder"], d0["torch"]),
-        "rss_over_model_mb": rss - python_rss - model_mb,
-    }
+    # RATIO lines carry the median; RANGE lines the minimum and maximum over the rounds.
+    out = []
+    for k, sp in spreads.items():
+        out.append(f"RATIO {k} {'n/a' if sp is None else f'{sp[1]:.3f}'}")
+    for k, sp in spreads.items():
+        if sp is not None and sp[0] != sp[2]:
+            out.append(f"RANGE {k} {sp[0]:.3f} {sp[2]:.3f}")
     if not args.quick:
         cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"],
                              capture_output=True, text=True).stdout.strip()
         plot_path = Path(args.out).with_name("performance-plot.png")
-        plot(rows, plot_path)
+        plot([{**r, "ponder": med(r["ponder"]), "llama": med(r.get("llama"))} for r in rows], plot_path)
         doc = [
             "# Performance", "",
             f"Measured {date.today().isoformat()} on an x86-64 virtual machine ({os.cpu_count()} cores, {cpu}), "
-            f"{T} threads everywhere, with `benchmarks/run` (medians of {runs} runs, the engines taken in turn). "
+            f"{T} threads everywhere unless a row says otherwise, with `benchmarks/run` ({runs} rounds, the engines "
+            "taken in turn within each round; rates are medians over the rounds, ratios are taken within each "
+            "round and given as median (minimum–maximum)). "
             "Ponder's engine, llama.cpp (llama-cpp-python, built from source by `benchmarks/run`) and the "
             "PyTorch fp32 reference run the same weights: the default model and two random-weight "
             "models of LlamaGen's B and L shapes (with Ponder's 1,211-word vocabulary, hence fewer "
@@ -468,16 +514,18 @@ def main():
             "untimed); guided pair: steps/s with two sequences per step (Ponder's includes sampling each step's token); "
             "prefill: a 64-token prompt and plan in one batch.", "",
             f"llama.cpp's logits after 16 tokens differ from Ponder's by (max relative): {', '.join(checks)}." if checks else "",
-            "", table, "", "Ratios (Ponder ÷ peer; memory: peak resident minus Python's own minus the model file):", "",
-            "<!-- not run: the output of benchmarks/run -->", "```text"] + [f"RATIO {k} {'n/a' if v is None else f'{v:.3f}'}" for k, v in ratios.items()] + [
+            "", table, "",
+            "The closing lines of the run (RATIO: the median over the rounds; RANGE: minimum and maximum; "
+            "memory: peak resident minus Python's own minus the model file, in MiB; the guided image in ms):", "",
+            "<!-- not run: the output of benchmarks/run -->", "```text"] + out + [
             "```", "", "![decode tokens/s against model size](performance-plot.png)", ""]
         # The written sections (from the first "## " heading on) are kept as they are.
         old = open(args.out).read() if os.path.exists(args.out) else ""
         if "\n## " in old:
             doc.append(old[old.index("\n## ") + 1:].rstrip("\n"))
         Path(args.out).write_text("\n".join(doc) + "\n")
-    for k, v in ratios.items():
-        print(f"RATIO {k} {'n/a' if v is None else f'{v:.3f}'}")
+    for line in out:
+        print(line)
 
 
 if __name__ == "__main__":

@@ -63,7 +63,7 @@ extern "C" {
 #define PONDER_VERSION "0.1.0"
 /* Raised whenever a function, type or constant of this header is added or changed;
  * ponder_api_version() returns the one the library was built with. */
-#define PONDER_API_VERSION 5
+#define PONDER_API_VERSION 6
 
 /* File name of the model the project ships (the one definition of it): models/ in the
  * repository, PREFIX/share/ponder/ once installed (scripts/install), ponder/models/ in the
@@ -130,6 +130,12 @@ typedef struct ponder_session_params {
                                objects is kept. 0 = off, 1 = read only; default 3; 0 to 16.
                                Needs a plan (thinking or ponder_set_plan); docs/plan.md,
                                "Checked drawing" */
+    int32_t draft_tokens;   /* speculative drawing: the most drafted image tokens each pass
+                               over the weights feeds after the token just drawn, kept while
+                               the model's own samples agree with them. The image is the same,
+                               byte for byte, for every value; only the speed changes. 0 = one
+                               token a pass; default 3; 0 to 15 (docs/performance.md,
+                               "Speculative drawing"). Added in API version 6. */
 } ponder_session_params;
 
 /* The version the library was built with (PONDER_VERSION then). Returns a static string;
@@ -254,9 +260,10 @@ PONDER_API ponder_status ponder_get_plan_stats(const ponder_session *session, in
 
 /* ---- Drawing with progress ----------------------------------------------------------- */
 
-/* Called by ponder_draw and ponder_generate after each image token, on the calling thread and
- * inside that call: done tokens of total are drawn (1 <= done <= total; checked drawing runs
- * within the last token, before its call). user_data is the pointer given to the call,
+/* Called by ponder_draw and ponder_generate after each pass of drawing (one token, or up to
+ * params.draft_tokens + 2 with speculative drawing), on the calling thread and inside that
+ * call: done tokens of total are drawn (1 <= done <= total, growing from call to call;
+ * checked drawing runs within the last pass, before its call). user_data is the pointer given to the call,
  * passed through untouched; the library keeps neither past the call. Return true to go on,
  * false to stop drawing.
  * From inside the callback only ponder_decode (a preview), ponder_write_png,
@@ -266,7 +273,7 @@ PONDER_API ponder_status ponder_get_plan_stats(const ponder_session *session, in
 typedef bool (*ponder_progress_callback)(int32_t done, int32_t total, void *user_data);
 
 /* Draws the image tokens still to come (all of them after ponder_plan or ponder_set_plan),
- * as repeated ponder_step calls would, calling callback (NULL for none) after each token.
+ * as repeated ponder_step calls would, calling callback (NULL for none) after each pass.
  * When the callback returns false before the last token, drawing stops and the call returns
  * PONDER_ERR_CANCELLED: the session keeps the tokens drawn so far (ponder_decode shows them),
  * and a later ponder_draw or ponder_step goes on from there, giving the same image as a

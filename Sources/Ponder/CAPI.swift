@@ -204,7 +204,8 @@ public func ponder_session_default_params() -> ponder_session_params {
     let d = SessionParameters()
     return ponder_session_params(seed: d.seed, temperature: d.temperature, top_k: Int32(d.topK), top_p: d.topP,
                                  cfg_scale: -1, think: d.think ? 1 : 0, n_threads: Int32(d.threads),
-                                 plan_attempts: Int32(d.planAttempts), check_attempts: Int32(d.checkAttempts))
+                                 plan_attempts: Int32(d.planAttempts), check_attempts: Int32(d.checkAttempts),
+                                 draft_tokens: Int32(d.draftTokens))
 }
 
 @_cdecl("ponder_session_create")
@@ -227,6 +228,7 @@ public func ponder_session_create(_ model: OpaquePointer?, _ params: UnsafePoint
         p.threads = Int(c.n_threads)
         p.planAttempts = Int(c.plan_attempts)
         p.checkAttempts = Int(c.check_attempts)
+        p.draftTokens = Int(c.draft_tokens)
         let session = try Session(model: modelBox(model).model, parameters: p)
         out.pointee = OpaquePointer(Unmanaged.passRetained(SessionBox(session)).toOpaque())
     }

@@ -123,6 +123,9 @@ int main(int argc, char **argv) {
     CHECK(ponder_get_tokens(reference, whole, 256, &n) == PONDER_OK && n == 256, "all tokens");
     ponder_session_free(reference);
 
+    /* One callback per token from here on (no drafts); the reference above was drawn with
+     * the default drafts, so resuming below also checks that drafts change no token. */
+    params.draft_tokens = 0;
     ponder_model_info info;
     ponder_model_get_info(model, &info);
     struct shared s = {.phase = 0, .stop_at = 100, .rgb_size = (size_t)info.image_width * (size_t)info.image_height * 3};

@@ -148,11 +148,23 @@ final class HostSafetyTests: XCTestCase {
             calls.append(done)
             return done < 100
         })
-        XCTAssertEqual(calls, Array(1...100))
+        // One call a pass: the token drawn, the default 3 drafts and the token after them.
+        XCTAssertEqual(p.draftTokens, 3)
+        XCTAssertEqual(calls, Array(stride(from: 5, through: 100, by: 5)))
         XCTAssertEqual(s.codes.count, 100)
         XCTAssertTrue(try s.draw { done, total in done < total })  // false after the last token changes nothing
         XCTAssertEqual(s.codes, whole)
         XCTAssertTrue(try s.draw { _, _ in XCTFail("a complete image makes no calls"); return true })
+
+        // Without drafts, a call after every token.
+        p.draftTokens = 0
+        let plain = try Session(model: model, parameters: p)
+        try plain.plan(prompt: "a red circle above a blue star")
+        calls = []
+        XCTAssertFalse(try plain.draw { done, _ in calls.append(done); return done < 7 })
+        XCTAssertEqual(calls, Array(1...7))
+        XCTAssertTrue(try plain.draw())
+        XCTAssertEqual(plain.codes, whole)
     }
 
     // MARK: Files whole or not at all

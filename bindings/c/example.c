@@ -12,10 +12,11 @@
 
 #include <ponder.h>
 
-/* Progress: called after each image token; returning false would stop the drawing
- * (ponder_generate then returns PONDER_ERR_CANCELLED). user_data is the stream to print to. */
+/* Progress: called after each pass of drawing (one to a few tokens); returning false would
+ * stop the drawing (ponder_generate then returns PONDER_ERR_CANCELLED). user_data is the
+ * stream to print to. */
 static bool show_progress(int32_t done, int32_t total, void *user_data) {
-    if (done % 16 == 0 || done == total) fprintf((FILE *)user_data, "\rdrawing %3d/%d", done, total);
+    fprintf((FILE *)user_data, "\rdrawing %3d/%d", done, total);
     return true;
 }
 

@@ -3,9 +3,12 @@ import CPonderKernels
 import Glibc
 #endif
 
-/// A fixed set of worker threads, made once per session, that run one job at a time split
-/// into `count` parts. The calling thread runs part 0 itself, so a pool of one thread has no
-/// workers and no synchronisation at all.
+/// A fixed set of worker threads, made once per session, that help the calling thread
+/// through one job at a time. A job is a range of items cut into chunks that whoever is free
+/// claims, one at a time: the caller works through them itself and never waits for a worker
+/// that has not started, so a busy machine (a virtual machine's other core taken by the host
+/// or another process) makes a job no slower than on one thread, only less often faster.
+/// A pool of one thread has no workers and no synchronisation at all.
 final class ThreadPool: @unchecked Sendable {
     let count: Int
     private var threads: [pthread_t] = []
@@ -17,11 +20,11 @@ final class ThreadPool: @unchecked Sendable {
     init(size: Int) throws {
         count = max(1, size)
         for part in 1..<count {
-            let context = Unmanaged.passRetained(WorkerContext(state: shared, part: part)).toOpaque()
+            let context = Unmanaged.passRetained(WorkerContext(state: shared)).toOpaque()
             var thread = pthread_t()
             let rc = pthread_create(&thread, nil, { raw in
                 let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                context.state.workerLoop(part: context.part)
+                context.state.workerLoop()
                 return nil
             }, context)
             guard rc == 0 else {
@@ -41,102 +44,122 @@ final class ThreadPool: @unchecked Sendable {
         threads = []
     }
 
-    /// Runs `body(part)` for every part in 0..<count and returns when all have finished.
-    func run(_ body: (Int) -> Void) {
-        if threads.isEmpty {
-            body(0)
-            return
-        }
-        withoutActuallyEscaping(body) { escapable in
-            shared.start(escapable, workers: threads.count)
-            escapable(0)
-            shared.wait()
-        }
+    /// The least work, in multiply-adds, worth a chunk of its own. One core does about 3 · 10⁴
+    /// int8 multiply-adds per microsecond on the default model's matrices, and a handoff
+    /// costs a microsecond or two when the worker is spinning and far more when it must be
+    /// woken; so a job of less than two chunks runs on the calling thread alone. The figure
+    /// and its measurement are in docs/performance.md ("Which work is split across threads").
+    static let grain = 1 << 18
+
+    /// Most chunks per thread in a job: enough that a worker arriving late still finds some,
+    /// few enough that claiming them costs nothing measurable.
+    static let chunksPerThread = 4
+
+    /// How many chunks `work` multiply-adds over `n` independent items are cut into.
+    func chunks(_ n: Int, work: Int) -> Int {
+        guard count > 1 else { return 1 }
+        return max(1, min(n, count * ThreadPool.chunksPerThread, work / ThreadPool.grain))
     }
 
-    /// Splits 0..<n into `count` contiguous ranges and runs `body` on each.
-    func parallelFor(_ n: Int, _ body: (Range<Int>) -> Void) {
-        let parts = min(count, n)
-        if parts <= 1 {
+    /// Cuts 0..<n into contiguous ranges, as many as `chunks(n, work:)` says, and runs `body`
+    /// on each, on this thread and on whichever workers are free; returns when all have run.
+    /// Which thread runs a range never changes a result: callers compute each item the same
+    /// way whichever range it falls in.
+    func parallelFor(_ n: Int, work: Int, _ body: (Range<Int>) -> Void) {
+        let chunks = self.chunks(n, work: work)
+        if chunks <= 1 {
             if n > 0 { body(0..<n) }
             return
         }
-        run { part in
-            guard part < parts else { return }
-            body((n * part / parts)..<(n * (part + 1) / parts))
+        withoutActuallyEscaping(body) { escapable in
+            shared.run(chunks: chunks) { chunk in escapable((n * chunk / chunks)..<(n * (chunk + 1) / chunks)) }
         }
     }
 }
 
-/// The handoff between the caller and the workers. A token of a small model is dozens of
-/// jobs of tens of microseconds each, so waking sleeping threads through a condition variable
-/// for every job would cost more than the job: both sides first spin on atomic counters for
-/// a little (`spin` pauses: longer spins cost far more than they save when the machine has
-/// fewer free cores than threads). A worker then yields its core `yields` times before it
-/// sleeps, which bridges the caller's serial stretches (sampling a token, the host's own code
-/// between calls) without starving other threads (docs/performance.md, "Choices in the
-/// kernels and the thread pool"). Only then do they sleep on the condition variables.
-/// Lost wakeups are ruled out Dekker-style: a side that sleeps first announces it (sleepers,
-/// callerSleeping) and then re-checks the counter; the other side changes the counter first
-/// and then reads the announcement, all sequentially consistent.
+/// The handoff between the caller and the workers.
+///
+/// A job is published by bumping `generation`. Workers wait for that: first spinning on it
+/// (`spin` pauses: longer spins cost far more than they save when the machine has fewer free
+/// cores than threads), then yielding their core `yields` times, which bridges the caller's
+/// serial stretches (sampling a token, the host's own code between calls) without starving
+/// other threads, and only then sleeping on a condition variable (docs/performance.md,
+/// "Choices in the kernels and the thread pool").
+///
+/// `entry` says who is inside the current job: the job's generation (high bits), whether the
+/// caller has closed it (bit 31) and how many workers are inside (low bits). A worker enters
+/// only by a compare-and-swap that sees its generation open, so once the caller has closed the
+/// job and seen no worker inside, none can touch the job's closure again; a worker that wakes
+/// late finds the job closed and goes back to waiting. Chunks are claimed from `next`.
+/// Lost wakeups are ruled out Dekker-style: a worker that sleeps first announces it
+/// (sleepers) and then re-checks the generation; the caller changes the generation first and
+/// then reads the announcement, all sequentially consistent.
 private final class PoolState: @unchecked Sendable {
     private static let spin = 256
     private static let yields = 64
+    private static let closed: Int64 = 1 << 31
+    private static let inside: Int64 = (1 << 31) - 1
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let wake = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    private let done = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-    /// [generation, unfinished, sleepers, callerSleeping, stopping], each accessed atomically.
+    /// [generation, entry, next, sleepers, stopping], each accessed atomically.
     private let counters = UnsafeMutablePointer<Int64>.allocate(capacity: 5)
     private var generation: UnsafeMutablePointer<Int64> { counters }
-    private var unfinished: UnsafeMutablePointer<Int64> { counters + 1 }
-    private var sleepers: UnsafeMutablePointer<Int64> { counters + 2 }
-    private var callerSleeping: UnsafeMutablePointer<Int64> { counters + 3 }
+    private var entry: UnsafeMutablePointer<Int64> { counters + 1 }
+    private var next: UnsafeMutablePointer<Int64> { counters + 2 }
+    private var sleepers: UnsafeMutablePointer<Int64> { counters + 3 }
     private var stopping: UnsafeMutablePointer<Int64> { counters + 4 }
-    /// Written by the caller before it publishes a new generation, read by workers after.
+    /// Written by the caller before it publishes a new generation, read by workers that
+    /// entered it.
     private var job: ((Int) -> Void)?
+    private var jobChunks: Int64 = 0
 
     init() {
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(wake, nil)
-        pthread_cond_init(done, nil)
         counters.initialize(repeating: 0, count: 5)
     }
 
     deinit {
         pthread_mutex_destroy(mutex)
         pthread_cond_destroy(wake)
-        pthread_cond_destroy(done)
         mutex.deallocate()
         wake.deallocate()
-        done.deallocate()
         counters.deallocate()
     }
 
-    func start(_ body: @escaping (Int) -> Void, workers: Int) {
+    /// The `entry` word of generation `g`, open, with nobody inside.
+    private static func opened(_ g: Int64) -> Int64 { (g & 0xFFFF_FFFF) << 32 }
+
+    /// Runs `body(chunk)` for every chunk in 0..<chunks, here and on whichever workers join.
+    func run(chunks: Int, _ body: @escaping (Int) -> Void) {
         job = body
-        pk_atomic_store(unfinished, Int64(workers))
-        _ = pk_atomic_add(generation, 1)
+        jobChunks = Int64(chunks)
+        pk_atomic_store(next, 0)
+        let g = pk_atomic_load(generation) + 1
+        pk_atomic_store(entry, PoolState.opened(g))
+        pk_atomic_store(generation, g)
         if pk_atomic_load(sleepers) > 0 {
             pthread_mutex_lock(mutex)
             pthread_cond_broadcast(wake)
             pthread_mutex_unlock(mutex)
         }
-    }
-
-    func wait() {
+        claimChunks()
+        // Close the job, then wait for the workers inside (each is running a claimed chunk).
+        var e = pk_atomic_load(entry)
+        while pk_atomic_cas(entry, e, e | PoolState.closed) == 0 { e = pk_atomic_load(entry) }
         var spins = 0
-        while pk_atomic_load(unfinished) > 0 && spins < PoolState.spin {
-            pk_spin_pause()
-            spins += 1
-        }
-        if pk_atomic_load(unfinished) > 0 {
-            pthread_mutex_lock(mutex)
-            pk_atomic_store(callerSleeping, 1)
-            while pk_atomic_load(unfinished) > 0 { pthread_cond_wait(done, mutex) }
-            pk_atomic_store(callerSleeping, 0)
-            pthread_mutex_unlock(mutex)
+        while pk_atomic_load(entry) & PoolState.inside != 0 {
+            if spins < PoolState.spin { pk_spin_pause(); spins += 1 } else { sched_yield() }
         }
         job = nil
+    }
+
+    private func claimChunks() {
+        while true {
+            let chunk = pk_atomic_add(next, 1) - 1
+            if chunk >= jobChunks { return }
+            runJob(Int(chunk))
+        }
     }
 
     func stop() {
@@ -146,15 +169,24 @@ private final class PoolState: @unchecked Sendable {
         pthread_mutex_unlock(mutex)
     }
 
-    /// Runs the current job. A function of its own so that the worker's reference to the
-    /// closure is gone when it returns, before `unfinished` tells the caller it may end the
-    /// closure's borrowed life (withoutActuallyEscaping checks that nothing kept it).
+    /// Runs one chunk of the current job. A function of its own so that the worker's reference
+    /// to the closure is gone when it returns, before leaving the job tells the caller it may
+    /// end the closure's borrowed life (withoutActuallyEscaping checks that nothing kept it).
     @inline(never)
-    private func runJob(_ part: Int) {
-        job?(part)
+    private func runJob(_ chunk: Int) {
+        job?(chunk)
     }
 
-    func workerLoop(part: Int) {
+    /// Enters generation `g`'s job if it is still open.
+    private func enter(_ g: Int64) -> Bool {
+        while true {
+            let e = pk_atomic_load(entry)
+            guard e & ~(PoolState.closed | PoolState.inside) == PoolState.opened(g), e & PoolState.closed == 0 else { return false }
+            if pk_atomic_cas(entry, e, e + 1) != 0 { return true }
+        }
+    }
+
+    func workerLoop() {
         var seen: Int64 = 0
         while true {
             var spins = 0
@@ -176,11 +208,9 @@ private final class PoolState: @unchecked Sendable {
             }
             if pk_atomic_load(stopping) != 0 { break }
             seen = pk_atomic_load(generation)
-            runJob(part)
-            if pk_atomic_add(unfinished, -1) == 0 && pk_atomic_load(callerSleeping) != 0 {
-                pthread_mutex_lock(mutex)
-                pthread_cond_signal(done)
-                pthread_mutex_unlock(mutex)
+            if enter(seen) {
+                claimChunks()
+                _ = pk_atomic_add(entry, -1)
             }
         }
     }
@@ -188,6 +218,5 @@ private final class PoolState: @unchecked Sendable {
 
 private final class WorkerContext {
     let state: PoolState
-    let part: Int
-    init(state: PoolState, part: Int) { self.state = state; self.part = part }
+    init(state: PoolState) { self.state = state }
 }

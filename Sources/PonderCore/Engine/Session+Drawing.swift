@@ -3,6 +3,17 @@
 
 extension Session {
     /// Generates up to `maxTokens` more image tokens; returns how many are done and remain.
+    ///
+    /// Tokens are drawn by speculative decoding (Jacobi style, as in Lumina-mGPT 2.0): each
+    /// pass over the weights feeds the token just sampled together with up to
+    /// `parameters.draftTokens` drafted tokens after it, and samples the next token from each fed token's
+    /// logits, in order, for as long as each sample equals the draft fed at its position. A
+    /// sample is always taken from the logits of exactly the tokens drawn before it, with the
+    /// sampler's draws in the same order, so the tokens are those of one-at-a-time drawing
+    /// byte for byte, whatever the drafts and whatever `maxTokens` cuts the drawing into; the
+    /// drafts only decide how many tokens a pass yields. The drafts are the guided argmax of
+    /// the previous pass at the positions after its first rejection (Jacobi iteration), then
+    /// the code above (raster order repeats along columns).
     @discardableResult
     public func step(_ maxTokens: Int) throws -> (done: Int, remaining: Int) {
         guard maxTokens >= 0 else { throw PonderError.invalidArgument("token count \(maxTokens) must not be negative") }
@@ -12,19 +23,97 @@ extension Session {
             try startDrawing(prompt)
         }
         let vocab = model.vocabulary
-        let offset = vocab.imageCodeOffset
+        let offset = Int32(vocab.imageCodeOffset)
+        let codeRows = vocab.imageCodeOffset..<(vocab.imageCodeOffset + vocab.codebookSize)
+        let sequences = guided ? 2 : 1
         var made = 0
-        while made < maxTokens && codes.count < total {
-            let token = sampleImageToken()
-            codes.append(token - Int32(offset))
-            made += 1
-            if codes.count < total {
-                try state.advance(token, sequences: guided ? 2 : 1)
-            } else {
-                try check()
+        var pending: Int32? = nil  // drawn, not yet fed
+        while true {
+            if pending == nil {
+                guard made < maxTokens && codes.count < total else { break }
+                let token = sampleImageToken(state.logits(of: 0), state.logits(of: 1))
+                codes.append(token - offset)
+                made += 1
+                if codes.count == total {
+                    try check()
+                    break
+                }
+                pending = token
+            }
+            let token = pending!
+            pending = nil
+            // Drafts never reach the image's last code (which is never fed), and a pass never
+            // draws more than this call may return.
+            let room = min(parameters.draftTokens, total - codes.count - 1, maxTokens - made - 1)
+            guard room > 0 else {
+                try state.advance(token, sequences: sequences)
+                    continue
+            }
+            let fed = [token] + draftTokens(room)
+            let starts = (0..<sequences).map { state.count(of: $0) }
+            try state.speculate(fed, sequences: sequences, rows: codeRows)
+            // fed[j]'s logits give the code after it, exactly, while fed[1...j] are the codes drawn.
+            var j = 0
+            while j + 1 < fed.count {
+                let sample = sampleImageToken(state.logits(of: 0, after: j, tokens: fed.count),
+                                              state.logits(of: sequences - 1, after: j, tokens: fed.count))
+                codes.append(sample - offset)
+                made += 1
+                if sample != fed[j + 1] {
+                    pending = sample
+                    break
+                }
+                j += 1
+            }
+            // Jacobi drafts for the next pass: the argmax after each fed token from fed[j + 1] on
+            // (after a rejected draft, a guess from a slightly wrong past, right more often than not).
+            var next: [Int32] = []
+            if j + 1 < fed.count {
+                for item in (j + 1)..<fed.count {
+                    next.append(guidedArgmax(state.logits(of: 0, after: item, tokens: fed.count),
+                                             state.logits(of: sequences - 1, after: item, tokens: fed.count)))
+                }
+            }
+            drafts = (from: codes.count, tokens: next)
+            for seq in 0..<sequences {
+                state.truncate(seq, to: starts[seq] + j + 1)
+                state.adoptLogits(of: seq, after: j, tokens: fed.count, rows: codeRows)
             }
         }
         return (codes.count, total - codes.count)
+    }
+
+    /// `count` drafted tokens for the codes from codes.count on (the last code drawn is fed first): the Jacobi drafts of the
+    /// last pass where they reach, then the code above each.
+    private func draftTokens(_ count: Int) -> [Int32] {
+        let offset = Int32(model.vocabulary.imageCodeOffset)
+        let columns = model.hyperParameters.gridWidth
+        var out: [Int32] = []
+        out.reserveCapacity(count)
+        for k in 0..<count {
+            let index = codes.count + k
+            let fromLast = index - drafts.from
+            if fromLast >= 0 && fromLast < drafts.tokens.count {
+                out.append(drafts.tokens[fromLast])
+            } else if index >= columns {
+                out.append(index - columns < codes.count ? codes[index - columns] + offset : out[index - columns - codes.count])
+            } else {
+                out.append(codes[codes.count - 1] + offset)
+            }
+        }
+        return out
+    }
+
+    /// The vocabulary id of the highest guided logit among the image codes.
+    private func guidedArgmax(_ cond: UnsafePointer<Float>, _ uncond: UnsafePointer<Float>) -> Int32 {
+        let vocab = model.vocabulary
+        let offset = vocab.imageCodeOffset
+        var best = 0, bestValue = -Float.infinity
+        for i in offset..<(offset + vocab.codebookSize) {
+            let v = guided ? uncond[i] + cfgScale * (cond[i] - uncond[i]) : cond[i]
+            if v > bestValue { best = i; bestValue = v }
+        }
+        return Int32(best)
     }
 
     /// Draws the image tokens still to come, one at a time, calling `progress(done, total)`
@@ -37,7 +126,9 @@ extension Session {
     public func draw(progress: ((_ done: Int, _ total: Int) -> Bool)? = nil) throws -> Bool {
         guard prompt != nil else { throw PonderError.wrongState("call plan(prompt:) before draw") }
         while codes.count < totalTokens {
-            let r = try step(1)
+            // A pass's worth of tokens a call: the token drawn, its drafts, the one after
+            // (one token without drafts).
+            let r = try step(parameters.draftTokens == 0 ? 1 : parameters.draftTokens + 2)
             if let progress, !progress(r.done, totalTokens), r.remaining > 0 { return false }
         }
         return true
@@ -46,10 +137,15 @@ extension Session {
     /// Samples the next image token (a vocabulary id) from the logits of sequences 0 and 1,
     /// guided when the session is.
     func sampleImageToken() -> Int32 {
+        sampleImageToken(state.logits(of: 0), state.logits(of: 1))
+    }
+
+    /// Samples an image token from the given conditional and unconditional logits (indexed by
+    /// vocabulary id).
+    func sampleImageToken(_ cond: UnsafePointer<Float>, _ uncond: UnsafePointer<Float>) -> Int32 {
         let vocab = model.vocabulary
         let offset = vocab.imageCodeOffset, k = vocab.codebookSize
         let scale = cfgScale, guided = self.guided
-        let cond = state.logits(of: 0), uncond = state.logits(of: 1)
         return sampler.sample(count: k) { ids, out in
             for i in 0..<k {
                 ids[i] = Int32(offset + i)

@@ -45,6 +45,9 @@ public final class Session {
     var drawing = false
     /// The conditional sequence the image tokens follow (see startDrawing).
     var drawContext: [Int32] = []
+    /// The last drawing pass's Jacobi drafts: guesses of the codes from index `from` on.
+    /// Only hints: a wrong one costs speed, never a different image.
+    var drafts: (from: Int, tokens: [Int32]) = (0, [])
 
     static let thinkStream: UInt64 = 0x7468_696E_6B00_0000  // "think"
     static let drawStream: UInt64 = 0x6472_6177_0000_0000  // "draw"

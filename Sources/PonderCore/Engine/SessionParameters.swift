@@ -22,6 +22,11 @@ public struct SessionParameters: Equatable {
     /// is kept. 0 turns it off, 1 only reads.
     /// Needs a plan and a model that can describe (docs/plan.md, "Checked drawing").
     public var checkAttempts: Int = SessionParameters.defaultCheckAttempts
+    /// Speculative drawing: the most drafted image tokens each pass over the weights feeds
+    /// after the token just drawn, kept for as long as the model's own samples agree with them.
+    /// The image is the same, byte for byte, for every value; only the speed changes. 0 draws
+    /// one token a pass (docs/performance.md, "Speculative drawing").
+    public var draftTokens: Int = SessionParameters.defaultDraftTokens
 
     public init() {}
 
@@ -31,6 +36,10 @@ public struct SessionParameters: Equatable {
     /// From docs/results.md's measurements of accuracy against time (training/benchmark.py).
     public static let defaultCheckAttempts = 3
     public static let maxCFGScale: Float = 100
+    /// From docs/performance.md's "Speculative drawing" (benchmarks/speculation.py).
+    public static let defaultDraftTokens = 3
+    /// A pass feeds each of two sequences at most 16 tokens (TransformerState.speculatedItems).
+    public static let maxDraftTokens = 15
 
     /// What is wrong with a guidance scale, or nil: the one range check for a scale a caller
     /// passes and for the one a model file holds (`ponder.sampling.cfg_scale`).
@@ -54,6 +63,9 @@ public struct SessionParameters: Equatable {
         }
         guard checkAttempts >= 0, checkAttempts <= SessionParameters.maxCheckAttempts else {
             throw PonderError.invalidArgument("check attempts \(checkAttempts) is out of range (0 to \(SessionParameters.maxCheckAttempts))")
+        }
+        guard draftTokens >= 0, draftTokens <= SessionParameters.maxDraftTokens else {
+            throw PonderError.invalidArgument("draft tokens \(draftTokens) is out of range (0 to \(SessionParameters.maxDraftTokens))")
         }
         var p = self
         if p.threads == 0 { p.threads = max(1, min(8, sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }

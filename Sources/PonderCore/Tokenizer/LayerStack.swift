@@ -158,7 +158,7 @@ struct LayerStack: @unchecked Sendable {
                                         1, wp + r.lowerBound * kk, Int32(kk), cols, Int32(rows * ow),
                                         0, out + r.lowerBound * oh * ow, Int32(oh * ow))
                         }
-                        if let pool, cout >= 8 { pool.parallelFor(cout, channels) } else { channels(0..<cout) }
+                        if let pool { pool.parallelFor(cout, work: cout * rows * ow * kk, channels) } else { channels(0..<cout) }
                     }
                     y0 += rows
                 }

@@ -135,12 +135,17 @@ final class TransformerState {
     private let hb, hb2: UnsafeMutablePointer<Float>
     /// The logits after the last token of each sequence, [sequences][vocabSize].
     private let logits: UnsafeMutablePointer<Float>
+    /// The logits after every token of a speculative pass (`speculate`), item b's row at
+    /// b × vocabSize, [speculatedItems][vocabSize]; only the rows asked for are written.
+    private let draftLogits: UnsafeMutablePointer<Float>
     /// A matmul's input batch quantized per 32 values, for Q8_0 weights.
     private let xq: UnsafeMutablePointer<pk_block_q8>
     private var buffers: [UnsafeMutableRawPointer] = []
     private var pending: [(seq: Int, token: Int32, pos: Int)] = []
 
     static let sequences = 3
+    /// The most items (tokens over all sequences) one speculative pass takes.
+    static let speculatedItems = 32
     /// Prompt and plan are fed in batches of at most this many tokens.
     static let batchLimit = 128
 
@@ -182,6 +187,7 @@ final class TransformerState {
         hb = try buffer(maxBatch * hp.ffnDim, "activations")
         hb2 = try buffer(maxBatch * hp.ffnDim, "activations")
         logits = try buffer(TransformerState.sequences * hp.vocabSize, "logits")
+        draftLogits = try buffer(TransformerState.speculatedItems * hp.vocabSize, "logits")
         let blocks = maxBatch * (max(hp.dim, hp.ffnDim, hp.heads * hp.headDim) + 31) / 32
         guard let blockMemory = calloc(blocks, MemoryLayout<pk_block_q8>.stride) else {
             for p in made { free(p) }
@@ -230,6 +236,37 @@ final class TransformerState {
         }
     }
 
+    /// Appends the same `tokens` to sequences 0..<count in one pass over the weights and keeps,
+    /// after every token, the logits of vocabulary rows `rows` (read with `logits(of:after:)`):
+    /// the verification pass of speculative decoding, where each token's logits decide whether
+    /// the next one stands. Each item's logits are computed exactly as a one-token step would
+    /// compute them (every kernel treats the items of a batch independently), so drafts that are
+    /// kept leave the drawing byte for byte as it would have been.
+    func speculate(_ tokens: [Int32], sequences count: Int, rows: Range<Int>) throws {
+        guard !tokens.isEmpty, tokens.count * count <= min(maxBatch, TransformerState.speculatedItems),
+              rows.lowerBound >= 0, rows.upperBound <= hp.vocabSize else {
+            throw PonderError(.internal, "a speculative pass of \(tokens.count) tokens × \(count) sequences, rows \(rows)")
+        }
+        pending.removeAll(keepingCapacity: true)
+        for seq in 0..<count { for token in tokens { try enqueue(seq, token) } }
+        forward(everyItem: rows)
+        for item in pending { caches[item.seq].tokens.append(item.token) }
+    }
+
+    /// The logits of the rows a `speculate` pass asked for, after token `item` of sequence `seq`
+    /// of that pass (`tokens` is the number of tokens it fed each sequence); indexed by
+    /// vocabulary id.
+    func logits(of seq: Int, after item: Int, tokens: Int) -> UnsafePointer<Float> {
+        UnsafePointer(draftLogits + (seq * tokens + item) * hp.vocabSize)
+    }
+
+    /// Makes the logits after token `item` of the last `speculate` pass (rows `rows`) sequence
+    /// `seq`'s current logits, as if that token had been the last one fed.
+    func adoptLogits(of seq: Int, after item: Int, tokens: Int, rows: Range<Int>) {
+        let from = draftLogits + (seq * tokens + item) * hp.vocabSize, to = logits + seq * hp.vocabSize
+        (to + rows.lowerBound).update(from: from + rows.lowerBound, count: rows.count)
+    }
+
     /// One pass over the weights for a batch of (sequence, token) items; each item goes at the
     /// next position of its sequence. Logits are kept for the last item of each sequence.
     func step(_ items: [(seq: Int, token: Int32)]) throws {
@@ -265,7 +302,9 @@ final class TransformerState {
         pending.append((seq, token, pos))
     }
 
-    private func forward() {
+    /// One pass over the pending items. Logits are made for the last item of each sequence,
+    /// or, with `everyItem`, for rows `everyItem` of every item (into draftLogits).
+    private func forward(everyItem: Range<Int>? = nil) {
         let n = pending.count
         let d = hp.dim, hd = hp.headDim, kvDim = hp.kvHeads * hd, ffn = hp.ffnDim
         let ctx = hp.contextLength
@@ -273,12 +312,12 @@ final class TransformerState {
 
         for (l, layer) in w.layers.enumerated() {
             layer.attnNorm.withUnsafeBufferPointer { nw in
-                forEachItem(n) { b in rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
+                forEachItem(n, width: d) { b in rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
             matmul((layer.wq, q), (layer.wk, k), (layer.wv, v), input: xb, n)
 
             // Rotary embedding on interleaved pairs, then store keys and values in the cache.
-            forEachItem(n) { b in
+            forEachItem(n, width: d + kvDim) { b in
                 let item = pending[b]
                 rope(q + b * d, heads: hp.heads, pos: item.pos)
                 rope(k + b * kvDim, heads: hp.kvHeads, pos: item.pos)
@@ -291,7 +330,10 @@ final class TransformerState {
             // Attention: each item sees its own sequence up to its position (causal).
             let group = hp.heads / hp.kvHeads
             let scale = 1 / Float(hd).squareRoot()
-            pool.parallelFor(n * hp.heads) { range in
+            // Each (item, head) job reads its keys and values up to its position: 2 · headDim
+            // multiply-adds per position.
+            let positions = pending.reduce(0) { $0 + $1.pos + 1 }
+            pool.parallelFor(n * hp.heads, work: positions * hp.heads * 2 * hd) { range in
                 for job in range {
                     let b = job / hp.heads, h = job % hp.heads
                     let item = pending[b]
@@ -305,14 +347,27 @@ final class TransformerState {
             addResidual(n)
 
             layer.ffnNorm.withUnsafeBufferPointer { nw in
-                forEachItem(n) { b in rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
+                forEachItem(n, width: d) { b in rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
             matmul((layer.gate, hb), (layer.up, hb2), input: xb, n)
-            forEachItem(n) { b in pk_swiglu(hb + b * ffn, hb2 + b * ffn, hb + b * ffn, Int32(ffn)) }
+            forEachItem(n, width: ffn) { b in pk_swiglu(hb + b * ffn, hb2 + b * ffn, hb + b * ffn, Int32(ffn)) }
             matmul((layer.down, xb2), input: hb, n)
             addResidual(n)
         }
 
+        if let rows = everyItem {
+            w.outputNorm.withUnsafeBufferPointer { nw in
+                forEachItem(n, width: d) { b in rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
+            }
+            let output = w.output
+            output.quantize(xb, batch: n, into: xq)
+            let xq = UnsafePointer(self.xq)
+            pool.parallelFor(rows.count, work: rows.count * d * n) { range in
+                output.multiply(xq, batch: n, into: draftLogits,
+                                rows: (rows.lowerBound + range.lowerBound)..<(rows.lowerBound + range.upperBound))
+            }
+            return
+        }
         // Logits only for the last item of each sequence in the batch.
         for seq in 0..<caches.count {
             guard let b = pending.lastIndex(where: { $0.seq == seq }) else { continue }
@@ -332,15 +387,11 @@ final class TransformerState {
         }
     }
 
-    /// Runs body(b) for every batch item: across the pool for a prefill-sized batch, inline for
-    /// decoding's one or two items, where a handoff would cost more than the work. The items
+    /// Runs body(b) for every batch item, each about `width` operations: across the pool only
+    /// when the batch is large enough to pay for the handoff (ThreadPool.grain). The items
     /// are independent, so the split changes no result.
-    private func forEachItem(_ n: Int, _ body: (Int) -> Void) {
-        if n >= 4 {
-            pool.parallelFor(n) { range in for b in range { body(b) } }
-        } else {
-            for b in 0..<n { body(b) }
-        }
+    private func forEachItem(_ n: Int, width: Int, _ body: (Int) -> Void) {
+        pool.parallelFor(n, work: n * width) { range in for b in range { body(b) } }
     }
 
     /// out = m · input for the batch, for one matrix or for two or three of the same input
@@ -352,8 +403,8 @@ final class TransformerState {
         // The loader gives all of them the input's width, so one quantization serves them all.
         a.0.quantize(input, batch: batch, into: xq)
         let xq = UnsafePointer(self.xq)
-        let na = a.0.rows, nb = b?.0.rows ?? 0
-        pool.parallelFor(na + nb + (c?.0.rows ?? 0)) { range in
+        let na = a.0.rows, nb = b?.0.rows ?? 0, rows = na + nb + (c?.0.rows ?? 0)
+        pool.parallelFor(rows, work: rows * a.0.cols * batch) { range in
             func part(_ m: Matrix, _ out: UnsafeMutablePointer<Float>, from start: Int) {
                 let lo = max(range.lowerBound, start) - start, hi = min(range.upperBound, start + m.rows) - start
                 if lo < hi { m.multiply(xq, batch: batch, into: out, rows: lo..<hi) }
@@ -367,7 +418,7 @@ final class TransformerState {
     /// The residual connection: x += xb2 for every item of the batch.
     private func addResidual(_ n: Int) {
         let d = hp.dim
-        forEachItem(n) { b in for i in (b * d)..<((b + 1) * d) { x[i] += xb2[i] } }
+        forEachItem(n, width: d) { b in for i in (b * d)..<((b + 1) * d) { x[i] += xb2[i] } }
     }
 
     /// out = x / rms(x) · weight, for one vector of `n` values.

@@ -51,6 +51,7 @@ class _SessionParams(C.Structure):
         ("seed", C.c_uint64), ("temperature", C.c_float), ("top_k", C.c_int32),
         ("top_p", C.c_float), ("cfg_scale", C.c_float), ("think", C.c_int32),
         ("n_threads", C.c_int32), ("plan_attempts", C.c_int32), ("check_attempts", C.c_int32),
+        ("draft_tokens", C.c_int32),
     ]
 
 
@@ -325,7 +326,8 @@ class Session:
     def __init__(self, model: "Model", *, seed: int = 0, temperature: Optional[float] = None,
                  top_k: Optional[int] = None, top_p: Optional[float] = None,
                  cfg: Optional[float] = None, think: bool = True, threads: int = 0,
-                 plan_attempts: Optional[int] = None, check: Optional[int] = None):
+                 plan_attempts: Optional[int] = None, check: Optional[int] = None,
+                 draft_tokens: Optional[int] = None):
         lib = _load()
         self._model = model  # keeps the model alive as long as the session
         p = lib.ponder_session_default_params()
@@ -350,6 +352,8 @@ class Session:
             p.check_attempts = 0
         elif check is not None and check is not True:  # True keeps the library's default
             p.check_attempts = _int(check, "check attempts", 0, 16)
+        if draft_tokens is not None:
+            p.draft_tokens = _int(draft_tokens, "draft tokens", 0, 15)
         h = C.c_void_p()
         _check(lib.ponder_session_create(model._handle, C.byref(p), C.byref(h)))
         self._handle = h
@@ -387,8 +391,9 @@ class Session:
         return done.value, remaining.value
 
     def draw(self, on_step: Optional[Callable[[int, int], Optional[bool]]] = None, step_size: int = 16) -> bool:
-        """Draws the tokens still to come (ponder_draw). `on_step(done, total)` is called after
-        each `step_size` tokens and after the last; returning False from it stops the drawing
+        """Draws the tokens still to come (ponder_draw). `on_step(done, total)` is called each
+        time another `step_size` tokens are done (a pass of speculative drawing may draw
+        several, so `done` need not be a multiple) and after the last; returning False from it stops the drawing
         there (None or True goes on). Returns True when the image is complete, False when
         stopped: the tokens drawn stay, `decode()` shows them, and `draw()` or `step()` go on
         from there to the same image. An exception from on_step stops the drawing too and is
@@ -406,11 +411,13 @@ class Session:
         if on_step is not None and not callable(on_step):
             raise TypeError(f"on_step must be callable, not {type(on_step).__name__}")
         raised = []
+        reported = [0]  # a pass draws several tokens: report on crossing each step_size multiple
 
         def progress(done, total, _user_data):
             try:  # everything inside: an exception escaping a ctypes callback is only printed
-                if on_step is None or (done % step_size and done != total):
+                if on_step is None or (done // step_size == reported[0] // step_size and done != total):
                     return True
+                reported[0] = done
                 answer = on_step(done, total)
                 return answer is None or bool(answer)  # False, 0, numpy's False: stop
             except BaseException as e:  # KeyboardInterrupt too: Ctrl-C stops the drawing
@@ -560,8 +567,8 @@ class Model:
                  step_size: int = 16, check: Optional[int] = None, **kwargs) -> Image:
         """Prompt to image. `plan` replaces the model's own plan; `check` is how many times the
         drawing is read back and wrong objects redrawn (None: the library's default, 0: off;
-        `image.checks`). `on_step(done, total)` is called after each `step_size` tokens (at
-        least 1) and after the last; returning False from it stops the drawing cleanly: the
+        `image.checks`). `on_step(done, total)` is called each time another `step_size`
+        tokens (at least 1) are done and after the last; returning False from it stops the drawing cleanly: the
         image so far comes back with `image.cancelled` True (cells not drawn are grey). An
         exception from on_step, or Ctrl-C, stops it too and is raised."""
         with Session(self, seed=seed, think=think and plan is None, cfg=cfg, check=check, **kwargs) as s:

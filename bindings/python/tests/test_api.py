@@ -63,6 +63,25 @@ def test_sampling_options_are_reproducible(model):
     assert a.codes == b.codes and a.plan == b.plan
 
 
+def test_speculative_drawing_changes_no_byte(model):
+    # Drafts only decide how many tokens a pass yields; every token is the model's own sample.
+    base = model.generate(PROMPT, seed=7, draft_tokens=0)
+    for n in (1, 3, 15):
+        other = model.generate(PROMPT, seed=7, draft_tokens=n)
+        assert other.codes == base.codes and other.png() == base.png(), n
+    for bad in (-1, 16, 1.5, "3"):
+        with pytest.raises((ponder.PonderError, TypeError, ValueError), match="draft"):
+            model.generate(PROMPT, seed=7, draft_tokens=bad)
+
+
+def test_progress_reports_each_step_size_though_passes_draw_several(model):
+    seen = []
+    model.generate(PROMPT, seed=2, on_step=lambda done, total: seen.append(done), step_size=16)
+    assert seen[-1] == 256 and seen == sorted(seen)
+    # Once for each multiple of 16 crossed: 16 calls, the last at 256.
+    assert len(seen) == 16 and all(b // 16 == a // 16 + 1 for a, b in zip(seen, seen[1:]))
+
+
 def test_steps_and_previews_interleave(model):
     with model.session(seed=1) as s:
         s.plan(PROMPT)
