@@ -9,6 +9,10 @@
  *   plug-in-ponder-redraw-selection  the selection's bounds, an optional phrase → a new layer
  *   plug-in-ponder-add-element       a phrase → a new layer
  *
+ * and Generate's twin for when no image is open, under File → Create → Ponder:
+ *
+ *   plug-in-ponder-generate-image    prompt, seed, think, guidance, check → a new image
+ *
  * Each runs interactively (a dialog), non-interactively (Script-Fu, batch mode: the
  * arguments) or with the last values. Results always go on a new layer above the source,
  * named after the prompt or edit, carrying the parasite "ponder-history" (the plan and the
@@ -38,8 +42,13 @@
 #define PROC_DESCRIBE "plug-in-ponder-describe"
 #define PROC_REDRAW "plug-in-ponder-redraw-selection"
 #define PROC_ADD "plug-in-ponder-add-element"
+/* Generate into a new image, under File → Create. With no image open, GIMP 2.10 greys out
+ * the Filters menu, and calls a procedure whose arguments begin with an image with run-mode
+ * alone (nparams 1): generating without an image needs a procedure that takes none. */
+#define PROC_GENERATE_IMAGE "plug-in-ponder-generate-image"
 #define PLUG_IN_BINARY "ponder-gimp"
 #define MENU_PATH "<Image>/Filters/Render/Ponder"
+#define CREATE_MENU_PATH "<Image>/File/Create/Ponder"
 #define HISTORY_PARASITE "ponder-history"
 #define GIMPRC_MODEL "ponder-model"
 
@@ -97,6 +106,14 @@ static void query(void) {
         {GIMP_PDB_FLOAT, "guidance", "Guidance scale (negative = the model's default)"},
         {GIMP_PDB_INT32, "check", "Checked drawing: read-backs, 0 to 16"},
     };
+    static const GimpParamDef generate_image_args[] = {
+        {GIMP_PDB_INT32, "run-mode", "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }"},
+        {GIMP_PDB_STRING, "prompt", "What to draw, in the prompt language (docs/world.md)"},
+        {GIMP_PDB_INT32, "seed", "Seed (-1 = random)"},
+        {GIMP_PDB_INT32, "think", "Write a plan before drawing (TRUE or FALSE)"},
+        {GIMP_PDB_FLOAT, "guidance", "Guidance scale (negative = the model's default)"},
+        {GIMP_PDB_INT32, "check", "Checked drawing: read-backs, 0 to 16"},
+    };
     static const GimpParamDef generate_returns[] = {
         {GIMP_PDB_IMAGE, "new-image", "The image drawn on (the one given, or a new one)"},
         {GIMP_PDB_LAYER, "new-layer", "The new layer"},
@@ -145,6 +162,18 @@ static void query(void) {
                            generate_args, generate_returns);
     g_free(help);
 
+    help = g_strdup_printf(
+        "Thinks a plan of the picture from the prompt, then draws it with the Ponder model "
+        "into a new 128 x 128 image, which it shows. The same as %s with image -1; this one "
+        "is in the File > Create menu, which GIMP offers when no image is open. The layer "
+        "carries the plan and settings in its parasite '%s'. %s",
+        PROC_GENERATE, HISTORY_PARASITE, settings_help);
+    gimp_install_procedure(PROC_GENERATE_IMAGE, "Draw a picture from a prompt into a new image with Ponder",
+                           help, author, author, date, "_Generate...", "",
+                           GIMP_PLUGIN, G_N_ELEMENTS(generate_image_args), G_N_ELEMENTS(generate_returns),
+                           generate_image_args, generate_returns);
+    g_free(help);
+
     gimp_install_procedure(PROC_DESCRIBE, "Read the active layer into a plan with Ponder",
                            "Scales the layer to the model's 128 x 128 pixels and reads it back "
                            "into a plan: the background and each object's size, colour, shape "
@@ -179,6 +208,7 @@ static void query(void) {
     g_free(help);
 
     gimp_plugin_menu_register(PROC_GENERATE, MENU_PATH);
+    gimp_plugin_menu_register(PROC_GENERATE_IMAGE, CREATE_MENU_PATH);
     gimp_plugin_menu_register(PROC_DESCRIBE, MENU_PATH);
     gimp_plugin_menu_register(PROC_REDRAW, MENU_PATH);
     gimp_plugin_menu_register(PROC_ADD, MENU_PATH);
@@ -740,6 +770,37 @@ static void generate(Run *r, gint32 image, const Settings *s, GimpRunMode mode) 
 
 /* ---- Describe ------------------------------------------------------------------------- */
 
+/* Shows the plan in a dialog of its own: gimp_message would show it as a warning, and the
+ * plan's text is selectable here, to copy it into a prompt or a plan file. */
+static void plan_dialog(const gchar *layer, const gchar *plan) {
+    gimp_ui_init(PLUG_IN_BINARY, FALSE);
+    GtkWidget *dialog = gimp_dialog_new("Ponder: Describe", PLUG_IN_BINARY, NULL, 0, gimp_standard_help_func,
+                                        PROC_DESCRIBE, "_Close", GTK_RESPONSE_CLOSE, NULL);
+    gimp_window_set_transient(GTK_WINDOW(dialog));
+    GtkWidget *box = gtk_vbox_new(FALSE, 6);
+    gtk_container_set_border_width(GTK_CONTAINER(box), 12);
+    gtk_box_pack_start(GTK_BOX(gtk_dialog_get_content_area(GTK_DIALOG(dialog))), box, TRUE, TRUE, 0);
+
+    gchar *intro = g_strdup_printf("Ponder reads the layer \"%s\" as:", layer);
+    GtkWidget *label = gtk_label_new(intro);
+    g_free(intro);
+    gtk_label_set_line_wrap(GTK_LABEL(label), TRUE);
+    gtk_misc_set_alignment(GTK_MISC(label), 0.0, 0.5);
+    gtk_box_pack_start(GTK_BOX(box), label, FALSE, FALSE, 0);
+
+    GtkWidget *text = gtk_label_new(plan);
+    gtk_label_set_selectable(GTK_LABEL(text), TRUE);
+    gtk_misc_set_alignment(GTK_MISC(text), 0.0, 0.0);
+    gimp_label_set_attributes(GTK_LABEL(text), PANGO_ATTR_FAMILY, "monospace", -1);
+    gtk_box_pack_start(GTK_BOX(box), text, TRUE, TRUE, 0);
+
+    gtk_widget_show_all(dialog);
+    /* Focus on Close, so that the plan is not shown selected, and Enter closes */
+    gtk_widget_grab_focus(gtk_dialog_get_widget_for_response(GTK_DIALOG(dialog), GTK_RESPONSE_CLOSE));
+    gimp_dialog_run(GIMP_DIALOG(dialog));
+    gtk_widget_destroy(dialog);
+}
+
 static void describe(Run *r, gint32 drawable, GimpRunMode mode) {
     Model m;
     if (!model_load(r, &m)) { model_free(&m); return; }
@@ -764,9 +825,7 @@ static void describe(Run *r, gint32 drawable, GimpRunMode mode) {
     if (plan == NULL) return;
     if (mode == GIMP_RUN_INTERACTIVE) {
         gchar *layer = gimp_item_get_name(drawable);
-        gchar *text = g_strdup_printf("Ponder reads the layer \"%s\" as:\n\n%s", layer ? layer : "", plan);
-        gimp_message(text);
-        g_free(text);
+        plan_dialog(layer ? layer : "", plan);
         g_free(layer);
     }
     r->values[1].type = GIMP_PDB_STRING;
@@ -1015,14 +1074,15 @@ static void settings_last(const gchar *name, Settings *s) {
     }
 }
 
-/* Reads the arguments after run-mode, image and drawable. FALSE when they do not fit. */
-static gboolean settings_from_params(Kind kind, gint nparams, const GimpParam *param, Settings *s) {
-    gint expected = kind == KIND_GENERATE ? 8 : 7;
+/* Reads the settings, which start at param[first] (after run-mode, image and drawable, or
+ * after run-mode alone). FALSE when they do not fit. */
+static gboolean settings_from_params(Kind kind, gint first, gint nparams, const GimpParam *param, Settings *s) {
+    gint expected = first + (kind == KIND_GENERATE ? 5 : 4);
     if (nparams != expected) return FALSE;
-    const gchar *text = param[3].data.d_string ? param[3].data.d_string : "";
+    const gchar *text = param[first].data.d_string ? param[first].data.d_string : "";
     g_strlcpy(s->text, text, sizeof s->text);
-    s->seed = param[4].data.d_int32;
-    gint i = 5;
+    s->seed = param[first + 1].data.d_int32;
+    gint i = first + 2;
     if (kind == KIND_GENERATE) s->think = param[i++].data.d_int32 != 0;
     s->guidance = param[i++].data.d_float;
     s->check = param[i].data.d_int32;
@@ -1055,7 +1115,9 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     *return_vals = values;
 
     Kind kind;
+    gint first = 3; /* the first setting's index: after run-mode, image and drawable */
     if (!strcmp(name, PROC_GENERATE)) kind = KIND_GENERATE;
+    else if (!strcmp(name, PROC_GENERATE_IMAGE)) { kind = KIND_GENERATE; first = 1; }
     else if (!strcmp(name, PROC_DESCRIBE)) kind = KIND_DESCRIBE;
     else if (!strcmp(name, PROC_REDRAW)) kind = KIND_REDRAW;
     else if (!strcmp(name, PROC_ADD)) kind = KIND_ADD;
@@ -1063,12 +1125,14 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
         values[0].data.d_status = GIMP_PDB_CALLING_ERROR;
         return;
     }
-    if (nparams < 3) {
+    if (nparams < first) {
         values[0].data.d_status = GIMP_PDB_CALLING_ERROR;
         return;
     }
     GimpRunMode mode = param[0].data.d_int32;
-    gint32 image = param[1].data.d_image, drawable = param[2].data.d_drawable;
+    gint32 image = first == 3 ? param[1].data.d_image : -1, drawable = first == 3 ? param[2].data.d_drawable : -1;
+    /* Both Generates keep one record of the last values, so either dialog starts from them. */
+    const gchar *data_name = kind == KIND_GENERATE ? PROC_GENERATE : name;
     gegl_init(NULL, NULL);
     if (!target_valid(&r, kind, image, drawable)) return;
 
@@ -1080,7 +1144,7 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
     settings_defaults(&s);
     switch (mode) {
     case GIMP_RUN_INTERACTIVE: {
-        settings_last(name, &s);
+        settings_last(data_name, &s);
         if (kind == KIND_GENERATE) settings_from_history(drawable, &s);
         Model m; /* loaded first: a missing model is reported before the dialog opens */
         gboolean ok = model_load(&r, &m) && settings_dialog(kind, &s, &m);
@@ -1090,21 +1154,21 @@ static void run(const gchar *name, gint nparams, const GimpParam *param, gint *n
             values[0].data.d_status = GIMP_PDB_CANCEL;
             return;
         }
-        gimp_set_data(name, &s, sizeof s);
+        gimp_set_data(data_name, &s, sizeof s);
         break;
     }
     case GIMP_RUN_NONINTERACTIVE:
-        if (nparams > 3 && param[3].data.d_string && strlen(param[3].data.d_string) > MAX_TEXT) {
+        if (nparams > first && param[first].data.d_string && strlen(param[first].data.d_string) > MAX_TEXT) {
             fail(&r, "Ponder: the %s is longer than %d bytes", kind == KIND_GENERATE ? "prompt" : "phrase", MAX_TEXT);
             return;
         }
-        if (!settings_from_params(kind, nparams, param, &s)) {
+        if (!settings_from_params(kind, first, nparams, param, &s)) {
             values[0].data.d_status = GIMP_PDB_CALLING_ERROR;
             return;
         }
         break;
     case GIMP_RUN_WITH_LAST_VALS:
-        settings_last(name, &s);
+        settings_last(data_name, &s);
         break;
     default:
         values[0].data.d_status = GIMP_PDB_CALLING_ERROR;

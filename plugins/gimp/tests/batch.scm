@@ -88,6 +88,15 @@
 (fact "fresh-image" (car (gimp-image-width (car fresh))) (car (gimp-image-height (car fresh)))
       "layers" (layer-count (car fresh)))
 (export (car fresh) (cadr fresh) "fresh.png")
+; File > Create's Generate, for when no image is open: its own new image, the same picture.
+(define created (plug-in-ponder-generate-image RUN-NONINTERACTIVE prompt 4 TRUE -1 3))
+(fact "created-image" (car (gimp-image-width (car created))) (car (gimp-image-height (car created)))
+      "layers" (layer-count (car created)))
+(export (car created) (cadr created) "created.png")
+(save-text "created-history.txt" (history (cadr created)))
+(gimp-image-delete (car created))
+(refused "created-bad-prompt" (lambda () (plug-in-ponder-generate-image RUN-NONINTERACTIVE "a red circel" 4 TRUE -1 3)))
+(refused "created-long-prompt" (lambda () (plug-in-ponder-generate-image RUN-NONINTERACTIVE (make-string 3000 #\a) 4 TRUE -1 3)))
 
 ; A prompt no plan can satisfy: drawn all the same, with a warning, and the history says so.
 (define crowded (plug-in-ponder-generate RUN-NONINTERACTIVE -1 -1 "two large circles in the top left corner" 1 TRUE -1 3))

@@ -55,6 +55,9 @@ check(np.array_equal(pixels("background-before.png"), pixels("background-after.p
       "the background layer changed")
 check(np.array_equal(pixels("fresh.png"), cli_base), "generate with no image open drew another picture")
 check(facts["fresh-image"] == "128 128 layers 1", f"generate with no image open: {facts['fresh-image']}")
+check(np.array_equal(pixels("created.png"), cli_base), "File > Create's generate drew another picture")
+check(facts["created-image"] == "128 128 layers 1", f"File > Create's generate: {facts['created-image']}")
+check(text("created-history.txt") == history, "File > Create's generate wrote another history")
 
 check("plan satisfies prompt: no\n" in text("crowded-history.txt"), "a prompt no plan satisfies is not marked so")
 
@@ -104,7 +107,8 @@ check(facts["edit-layers"] == "4", f"after the edits the image holds {facts['edi
 
 # Every bad request was refused and left no layer behind.
 for label in ("bad-prompt", "empty-prompt", "bad-seed", "bad-check", "no-selection", "no-such-object",
-              "two-objects", "long-prompt", "gray-image", "selection-off-layer"):
+              "two-objects", "long-prompt", "gray-image", "selection-off-layer", "created-bad-prompt",
+              "created-long-prompt"):
     check(facts[label] == "refused", f"{label}: {facts[label]}")
 check(facts["error-layers"] == "4", f"the refused calls left {facts['error-layers']} layers, not 4")
 # Describe reads a grayscale layer too (GEGL gives it as grey RGB): a background and objects.
@@ -139,5 +143,5 @@ if failures:
     sys.exit(1)
 print("ok: the generated layer is the CLI's image byte for byte and holds the plan and settings; describe "
       "gives the CLI's plan; redraw and add equal the CLI's edits, keep pixels outside the selection and their "
-      "source layers; 10 bad requests refused with a message (the library's, for prompts and phrases); "
+      "source layers; 12 bad requests refused with a message (the library's, for prompts and phrases); "
       "other sizes scaled in and out")
