@@ -1,14 +1,10 @@
 """The training batch builder (tensor operations, made for GPU speed) against the sequence
 layouts of docs/format.md written out one example at a time."""
-import sys
-from pathlib import Path
-
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from train import MODES, PAD, PLAN_MAX, PROMPT_MAX, make_batch  # noqa: E402
-from ponder_train.vocab import Vocabulary  # noqa: E402
+from ponder_train.sequences import MODES, PAD, PLAN_MAX, PROMPT_MAX, make_batch
+from ponder_train.vocab import Vocabulary
 
 
 def reference(prompt, plan, codes, mode, v):
@@ -59,7 +55,7 @@ def test_make_batch_matches_the_plain_layouts():
 
 def test_raster_order_sorts_objects_top_to_bottom_then_left_to_right():
     import numpy as np
-    from train import raster_order
+    from ponder_train.sequences import raster_order
     vocab = Vocabulary(16)
     plan = "background black small red star at 90 60 large blue ring at 20 100 medium green cross at 30 60".split()
     Q = np.full((2, 26), -1, np.int16)
