@@ -4,7 +4,7 @@ weights in float16 (to continue or re-export it), and the logs. At the shipped s
 file stays under 16 MB, the most a lent GPU machine hands back per file (the transformer's
 float16 weights, the largest, are 14.9 MB).
 
-    python training/pack_run.py RUN_DIR DEST_DIR
+    python training/recipes/pack_run.py RUN_DIR DEST_DIR
 """
 import glob
 import os
@@ -12,15 +12,7 @@ import shutil
 import sys
 import tarfile
 
-import torch
-
-
-def weights_only(src, dst, half=False):
-    ck = torch.load(src, map_location="cpu")
-    ck.pop("opt", None)
-    if half:
-        ck["model"] = {k: v.half() if v.is_floating_point() else v for k, v in ck["model"].items()}
-    torch.save(ck, dst)
+from ponder_train.checkpoint import weights_only
 
 
 def main():
