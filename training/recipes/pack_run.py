@@ -6,17 +6,21 @@ float16 weights, the largest, are 14.9 MB).
 
     python training/recipes/pack_run.py RUN_DIR DEST_DIR
 """
+import argparse
 import glob
 import os
 import shutil
-import sys
 import tarfile
 
 from ponder_train.checkpoint import weights_only
 
 
 def main():
-    run, dest = sys.argv[1:3]
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", metavar="RUN_DIR", help="the OUT_DIR of run_all.sh")
+    ap.add_argument("dest", metavar="DEST_DIR")
+    args = ap.parse_args()
+    run, dest = args.run, args.dest
     os.makedirs(dest, exist_ok=True)
     jobs = [("tokenizer-best.pt", "tokenizer.pt", False), ("transformer.pt", "transformer-f16.pt", True)]
     jobs += [(os.path.relpath(p, run), "decoder.pt", False) for p in glob.glob(os.path.join(run, "decoder", "*.pt"))]
