@@ -1,4 +1,4 @@
-"""The Python world against docs/world.md: renderer pixels, prompt grammar, sampler and
+"""The Python world against docs/world.md: renderer pixels, prompt grammar, scenes and
 evaluator; and the Python and Swift prompt parsers against each other."""
 import numpy as np
 import pytest
