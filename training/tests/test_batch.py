@@ -66,3 +66,20 @@ def test_raster_order_sorts_objects_top_to_bottom_then_left_to_right():
     assert " ".join(words) == ("background black medium green cross at 30 60 small red star at 90 60 "
                                "large blue ring at 20 100")
     assert (R[1] == Q[1]).all()  # one object: unchanged, padding kept
+
+
+def test_context_length_is_the_shipped_models_and_holds_the_longest_sequence():
+    """The context derived from the format (sequences.context_length) is what the shipped model
+    file was made with, and holds a think sequence of the longest prompt and plan."""
+    from pathlib import Path
+
+    import gguf
+
+    from ponder_train.language.plan import MAX_TOKENS
+    from ponder_train.language.prompt import MAX_WORDS
+    from ponder_train.sequences import context_length
+    shipped = Path(__file__).resolve().parents[2] / "models" / "ponder-shapes-q8_0.gguf"
+    field = gguf.GGUFReader(shipped).fields["ponder.context_length"]
+    assert context_length(16 * 16) == field.contents() == 352
+    assert context_length(16 * 16) >= 1 + MAX_WORDS + 1 + MAX_TOKENS + 1 + 1 + 256 == 341
+    assert context_length(8 * 8) % 32 == 0 and context_length(8 * 8) >= 1 + MAX_WORDS + 3 + MAX_TOKENS + 64
