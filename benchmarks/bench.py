@@ -28,7 +28,6 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "training"))
 sys.path.insert(0, str(ROOT / "bindings" / "python"))
 import gguf  # noqa: E402
 import ponder  # noqa: E402

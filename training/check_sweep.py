@@ -10,15 +10,13 @@ seconds per image, and the share of images redrawn at least once.
 """
 import argparse
 import os
-import sys
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchmark import _generate, prompt_set  # noqa: E402
-from ponder_train.evaluator import correct  # noqa: E402
-from ponder_train.world import parse_prompt  # noqa: E402
+from ponder_train.accuracy import generate_images, prompt_set
+from ponder_train.evaluator import correct
+from ponder_train.language.prompt import parse_prompt
 
 
 def main():
@@ -38,7 +36,7 @@ def main():
     for check in args.check:
         jobs = [(i, text, seed, dict(think=True, check=check)) for i, (_, text, _) in enumerate(prompts) for seed in seeds]
         with ProcessPoolExecutor(args.workers) as ex:
-            parts = ex.map(_generate, [(args.model, jobs[k::args.workers], 1) for k in range(args.workers)])
+            parts = ex.map(generate_images, [(args.model, jobs[k::args.workers], 1) for k in range(args.workers)])
             results = [r for part in parts for r in part]
         acc, took, redrawn = {}, [], []
         for index, _, _, rgb, _, seconds, (_, redraws) in results:

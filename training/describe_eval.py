@@ -5,16 +5,13 @@ ceiling (each render encoded and decoded by the engine, judged by the evaluator)
     python training/describe_eval.py --model models/ponder-shapes-q8_0.gguf [--per-category 20 --prompt-seed 7]
 
 The prompt seed defaults to 7, not the benchmark's 2026: this is for choosing between
-candidate models; training/benchmark.py reports the same measures on the benchmark's set.
+candidate models; training/prompt_accuracy.py reports the same measures on the benchmark's set.
 """
 import argparse
-import os
-import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchmark import library_ceiling, library_describe, prompt_set  # noqa: E402
+from ponder_train.accuracy import library_ceiling, library_describe, prompt_set
 
 
 def main():

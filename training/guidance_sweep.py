@@ -11,17 +11,15 @@ thinking, the first scale and seed) on each of the world's backgrounds, into a p
 """
 import argparse
 import os
-import sys
 from collections import defaultdict
 from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from benchmark import _generate, prompt_set  # noqa: E402
-from ponder_train.evaluator import correct, detect  # noqa: E402
-from ponder_train.world import BACKGROUNDS, parse_prompt  # noqa: E402
+from ponder_train.accuracy import generate_images, prompt_set
+from ponder_train.evaluator import correct, detect
+from ponder_train.language.prompt import parse_prompt
+from ponder_train.language.world import BACKGROUNDS
 
 
 def background_sheet(model, prompts, cfg, seed, path, rows=3):
@@ -35,7 +33,7 @@ def background_sheet(model, prompts, cfg, seed, path, rows=3):
     d = ImageDraw.Draw(img)
     for b, name in enumerate(BACKGROUNDS):
         d.text((132 * b + 2, 2), f"on {name}", fill=(0, 0, 0))
-    for index, _, _, rgb, *_ in _generate((model, jobs, 1, dict(cfg=cfg))):
+    for index, _, _, rgb, *_ in generate_images((model, jobs, 1, dict(cfg=cfg))):
         r, b = divmod(index, len(BACKGROUNDS))
         img.paste(Image.fromarray(rgb), (132 * b, 16 + 146 * r))
         if b == 0:
@@ -74,7 +72,7 @@ def main():
         jobs = [(i, text, seed, "direct" if args.direct else "thinking") for i, (_, text, _) in enumerate(prompts) for seed in seeds]
         options = dict(cfg=cfg, top_p=args.top_p, check=args.check)
         with ProcessPoolExecutor(args.workers) as ex:
-            parts = ex.map(_generate, [(args.model, jobs[k::args.workers], 1, options) for k in range(args.workers)])
+            parts = ex.map(generate_images, [(args.model, jobs[k::args.workers], 1, options) for k in range(args.workers)])
             for index, _, _, rgb, *_ in (r for part in parts for r in part):
                 cat, text, _ = prompts[index]
                 prompt = parse_prompt(text)

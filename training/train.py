@@ -3,156 +3,29 @@
     python training/train.py --tokenizer checkpoints/tokenizer.pt --out checkpoints/ponder.pt \
         --examples 60000 --steps 6000 --export models/ponder-shapes-q8_0.gguf [--device cuda]
 
-One set of weights learns four kinds of sequence (docs/format.md):
-    think       <bos> prompt <think> plan </think> <image> codes
-    direct      <bos> prompt <image> codes                 (drawing without the plan)
-    uncond      <bos> <image> codes                        (classifier-free guidance)
-    describe    <bos> <describe> codes <think> plan </think>  (image → plan)
-and a fifth, off by default (--mode-weights): think without the image,
-    plan        <bos> prompt <think> plan </think>         (a sixth of a think's length)
-for fine-tunes of the plans alone on a CPU.
-The loss covers what the model writes (plan, </think>, image codes), never the prompt.
+One set of weights learns the sequences of ponder_train/sequences.py (docs/format.md):
+think, direct, uncond and describe, and plan-only ones for fine-tunes (off by default:
+--mode-weights). The loss covers what the model writes (plan, </think>, image codes), never
+the prompt.
 Data is made from --seed (rendered in many processes, tokenized by the trained tokenizer)
 and cached in --data-dir; checkpoints go to --out every --save-every steps and a run
 resumes from there.
 """
 import argparse
 import os
-import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ponder_train import checkpoint  # noqa: E402
-from ponder_train.data import example_chunks, folder_chunks  # noqa: E402
-from ponder_train.export import export, load_model  # noqa: E402
-from ponder_train.model import Config, Transformer  # noqa: E402
-from ponder_train.schedule import RunLength, warmup_cosine  # noqa: E402
-from ponder_train.tokenizer import VQAutoencoder  # noqa: E402
-from ponder_train.vocab import Vocabulary  # noqa: E402
-from ponder_train.world import normalise  # noqa: E402
-
-MODES = ["think", "direct", "uncond", "describe", "plan"]
-MODE_WEIGHTS = [0.55, 0.2, 0.1, 0.15, 0.0]
-PAD = -100  # label of positions without loss
-
-
-def load_tokenizer(path, device):
-    ck = torch.load(path, map_location=device)
-    c = Config(**ck["config"])
-    tok = VQAutoencoder(c).to(device)
-    tok.load_state_dict(ck["model"])
-    return tok.eval(), c
-
-
-def build_dataset(args, tok, device):
-    """Tokenized examples: prompt ids, plan ids (ragged, stored padded with -1) and image
-    codes. Renders chunk by chunk (or reads the chunks a separate rendering process writes
-    into --render-dir) and tokenizes each as it comes, so pixels never pile up in memory."""
-    path = os.path.join(args.data_dir, f"examples-{args.examples}-seed{args.seed}.npz")
-    if os.path.exists(path):
-        d = np.load(path)
-        return d["prompts"], d["plans"], d["codes"]
-    os.makedirs(args.data_dir, exist_ok=True)
-    vocab = Vocabulary(tok.c.codebook_size)
-    t0 = time.time()
-    if args.render_dir:
-        chunks = folder_chunks(args.examples, args.seed, args.render_dir)
-    else:
-        chunks = example_chunks(args.examples, args.seed)
-    codes, prompts, plans = [], [], []
-    with torch.no_grad():
-        for images, p, q in chunks:
-            codes.append(tok.encode(torch.from_numpy(images).to(device)).view(-1, 256).cpu().numpy())
-            prompts += p
-            plans += q
-    codes = np.concatenate(codes).astype(np.int16)
-    print(f"rendered and tokenized {len(codes)} scenes in {time.time() - t0:.0f} s", flush=True)
-    P = np.full((len(prompts), PROMPT_MAX), -1, np.int16)
-    Q = np.full((len(plans), PLAN_MAX), -1, np.int16)
-    for i, (p, q) in enumerate(zip(prompts, plans)):
-        ids = vocab.encode(normalise(p))
-        P[i, :len(ids)] = ids
-        ids = vocab.encode(q.split())
-        Q[i, :len(ids)] = ids
-    np.savez(path, prompts=P, plans=Q, codes=codes)
-    return P, Q, codes
-
-
-PROMPT_MAX, PLAN_MAX = 56, 26  # words of the longest prompt (the engine's limit is 55) and plan
-
-
-def raster_order(Q, vocab):
-    """Plan ids (padded with -1) with each plan's objects sorted by centre, top to bottom and
-    left to right on a tie: the order in which a reader scanning the picture meets them. The
-    describe direction learns this order (train.py --describe-order raster): a plan read
-    from a picture has no prompt to take its order from."""
-    number = {vocab[str(n)]: n for n in range(128)}
-    out = Q.copy()
-    for row in out:
-        n = int((row >= 0).sum())
-        objs = [row[k:k + 6].copy() for k in range(2, n, 6)]
-        objs.sort(key=lambda o: (number[int(o[5])], number[int(o[4])]))
-        for j, o in enumerate(objs):
-            row[2 + 6 * j: 8 + 6 * j] = o
-    return out
-
-
-def make_batch(idx, modes, P, Q, C, vocab, Qd=None):
-    """Token and label tensors for examples `idx`, example k in mode MODES[modes[k]].
-
-    P, Q, C are the dataset's prompt ids, plan ids (padded with -1) and codes as tensors on
-    the training device; everything happens there in a few tensor operations. Each row is
-    first laid out with every slot a sequence can have, then the slots its mode leaves out
-    are squeezed away. A label is the next token where the model writes that token (plan,
-    </think>, image codes) and PAD elsewhere (the prompt, and <image>, which always follows
-    </think>)."""
-    B, dev = len(idx), P.device
-    p, q, c = P[idx].long(), Q[idx].long(), C[idx].long() + vocab.image_offset
-    think, direct, uncond, describe, plan = (modes == i for i in range(5))
-    qd = q if Qd is None else Qd[idx].long()  # the plans describe writes
-    thought = think | plan
-
-    def col(token):
-        return torch.full((B, 1), vocab[token], dtype=torch.long, device=dev)
-
-    def flag(mask, width=1):
-        return mask[:, None].expand(B, width)
-
-    yes = torch.ones(B, dtype=torch.bool, device=dev)
-    no = ~yes
-    # Layout of think, direct and uncond: <bos> prompt <think> plan </think> <image> codes
-    a_tok = torch.cat([col("<bos>"), p.clamp(min=0), col("<think>"), q.clamp(min=0), col("</think>"),
-                       col("<image>"), c], 1)
-    a_keep = torch.cat([flag(yes), (p >= 0) & flag(~uncond, PROMPT_MAX), flag(thought), (q >= 0) & flag(thought, PLAN_MAX),
-                        flag(thought), flag(~plan), flag(~plan, 256)], 1)
-    a_target = torch.cat([flag(no), flag(no, PROMPT_MAX), flag(no), flag(yes, PLAN_MAX), flag(yes), flag(no),
-                          flag(yes, 256)], 1)
-    # Layout of describe: <bos> <describe> codes <think> plan </think>, padded to a's width.
-    # Codes always show a scene on white (data.example_chunks), so the plan read from them
-    # says white; whoever describes an image takes its background from the pixels.
-    pad = a_tok.shape[1] - (2 + 256 + 1 + PLAN_MAX + 1)
-    q_white = qd.clone()
-    q_white[:, 1] = vocab["white"]  # the plan's second word: "background" <colour>
-    b_tok = torch.cat([col("<bos>"), col("<describe>"), c, col("<think>"), q_white.clamp(min=0), col("</think>"),
-                       torch.zeros(B, pad, dtype=torch.long, device=dev)], 1)
-    b_keep = torch.cat([flag(yes, 2 + 256 + 1), q >= 0, flag(yes), flag(no, pad)], 1)
-    b_target = torch.cat([flag(no, 2 + 256 + 1), flag(yes, PLAN_MAX), flag(yes), flag(no, pad)], 1)
-    d = describe[:, None]
-    tok, keep, target = torch.where(d, b_tok, a_tok), torch.where(d, b_keep, a_keep), torch.where(d, b_target, a_target)
-    # Squeeze: a stable sort puts the kept slots first, in order.
-    order = torch.sort((~keep).int(), dim=1, stable=True).indices
-    keep = keep.gather(1, order)
-    x = torch.where(keep, tok.gather(1, order), 0)
-    target = target.gather(1, order) & keep
-    T = int(keep.sum(1).max())
-    x, target = x[:, :T], target[:, :T]
-    y = torch.full_like(x, PAD)
-    y[:, :-1] = torch.where(target[:, 1:], x[:, 1:], PAD)
-    return x, y
+from ponder_train import checkpoint
+from ponder_train.export import export, load_model
+from ponder_train.model import Config, Transformer
+from ponder_train.schedule import RunLength, warmup_cosine
+from ponder_train.sequences import MODE_WEIGHTS, MODES, PAD, context_length, dataset, make_batch, raster_order
+from ponder_train.vocab import Vocabulary
+from ponder_train.vq_autoencoder import load_tokenizer
 
 
 def main():
@@ -199,11 +72,11 @@ def main():
 
     tok, tc = load_tokenizer(args.tokenizer, dev)
     vocab = Vocabulary(tc.codebook_size)
-    P, Q, codes = build_dataset(args, tok, dev)
+    P, Q, codes = dataset(tok, args.examples, args.seed, args.data_dir, args.render_dir, dev)
     print(f"dataset: {len(codes)} examples, {len(np.unique(codes))} distinct codes used", flush=True)
 
     c = Config(dim=args.dim, layers=args.layers, heads=args.heads, kv_heads=args.heads, ffn_dim=args.ffn,
-               context_length=352, vocab_size=vocab.size, codebook_size=tc.codebook_size,
+               context_length=context_length(tc.grid_size ** 2), vocab_size=vocab.size, codebook_size=tc.codebook_size,
                codebook_dim=tc.codebook_dim, decoder_widths=tc.decoder_widths)
     model = Transformer(c).to(dev)
     n_params = sum(p.numel() for p in model.parameters())

@@ -14,19 +14,16 @@ and is linked into a model file with `python -m ponder_train.export --relink MOD
 """
 import argparse
 import os
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ponder_train import checkpoint  # noqa: E402
-from ponder_train.data import example_chunks, folder_chunks, make_examples  # noqa: E402
-from ponder_train.model import Config  # noqa: E402
-from ponder_train.sampler import CATEGORIES  # noqa: E402
-from ponder_train.schedule import RunLength, warmup_cosine  # noqa: E402
-from ponder_train.tokenizer import VQAutoencoder, reconstruction_loss  # noqa: E402
-from train_tokenizer import psnr  # noqa: E402
+from ponder_train import checkpoint
+from ponder_train.data import example_chunks, folder_chunks, make_examples
+from ponder_train.model import Config
+from ponder_train.scenes import CATEGORIES
+from ponder_train.schedule import RunLength, warmup_cosine
+from ponder_train.vq_autoencoder import VQAutoencoder, psnr, reconstruction_loss
 
 
 def main():

@@ -6,7 +6,7 @@
 The decoder, and so what every code means, stays exactly as the transformer was trained on
 it: the encoder learns to write, for a render, the codes this decoder turns back into that
 render (the tokenizer's own reconstruction loss through straight-through FSQ rounding,
-tokenizer.reconstruction_loss). Many codes decode to nearly the same pixels (a plain white
+vq_autoencoder.reconstruction_loss). Many codes decode to nearly the same pixels (a plain white
 cell, say), and the transformer knows only the ones the original encoder wrote. So with
 --drawn N the model file's transformer first draws N images through the library (prompts
 from --seed, never the benchmark's), and the encoder also learns to give each decoded
@@ -20,19 +20,16 @@ Resumes from --out when it exists.
 """
 import argparse
 import os
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ponder_train import checkpoint  # noqa: E402
-from ponder_train.data import make_examples  # noqa: E402
-from ponder_train.export import load_decoder  # noqa: E402
-from ponder_train.model import Config  # noqa: E402
-from ponder_train.schedule import RunLength, warmup_cosine  # noqa: E402
-from ponder_train.tokenizer import VQAutoencoder, reconstruction_loss  # noqa: E402
-from train_tokenizer import psnr  # noqa: E402
+from ponder_train import checkpoint
+from ponder_train.data import make_examples
+from ponder_train.export import load_decoder
+from ponder_train.model import Config
+from ponder_train.schedule import RunLength, warmup_cosine
+from ponder_train.vq_autoencoder import VQAutoencoder, psnr, reconstruction_loss
 
 
 def drawn_codes_of(model_path, n, seed, out):
@@ -43,10 +40,9 @@ def drawn_codes_of(model_path, n, seed, out):
     path = out.removesuffix(".pt") + f"-drawn{n}-seed{seed}.npy"
     if os.path.exists(path):
         return torch.from_numpy(np.load(path))
-    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bindings", "python"))
-    import ponder
+    from ponder_train.binding import ponder
     from ponder_train.data import TRAIN_MIX
-    from ponder_train.sampler import sample_example
+    from ponder_train.scenes import sample_example
     rng = np.random.default_rng(seed * 7_919 + 1)
     model = ponder.Model(model_path)
     codes = []

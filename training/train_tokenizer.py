@@ -5,25 +5,16 @@
 Checkpoints every --save-every steps to --out and resumes from it when it exists.
 """
 import argparse
-import math
 import os
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ponder_train import checkpoint  # noqa: E402
-from ponder_train.data import make_examples  # noqa: E402
-from ponder_train.model import Config  # noqa: E402
-from ponder_train.schedule import RunLength, warmup_cosine  # noqa: E402
-from ponder_train.tokenizer import LEVELS, VQAutoencoder, reconstruction_loss  # noqa: E402
-from train import load_tokenizer  # noqa: E402
-
-
-def psnr(a, b):
-    mse = ((a.float() - b.float()) ** 2).mean().item()
-    return 10 * math.log10(255 ** 2 / max(mse, 1e-10))
+from ponder_train import checkpoint
+from ponder_train.data import make_examples
+from ponder_train.model import Config
+from ponder_train.schedule import RunLength, warmup_cosine
+from ponder_train.vq_autoencoder import LEVELS, VQAutoencoder, load_tokenizer, psnr, reconstruction_loss
 
 
 def main():

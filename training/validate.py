@@ -7,7 +7,7 @@ that the choice is not tuned to the benchmark.
 
 Per model file: describe (the greedy plan for a ground-truth image names the right
 objects) and the validity of the first plan per prompt and seed, both through libponder,
-as benchmark.py measures them. Per tokenizer checkpoint: the ceiling per category (the
+as prompt_accuracy.py measures them. Per tokenizer checkpoint: the ceiling per category (the
 evaluator on ground-truth scenes passed through encoder and decoder), how many objects the
 detector finds there beyond the scene's (specks a decoder leaves, read as extra small
 objects) or short of them, and how many outline blend pixels carry a colour from nowhere
@@ -22,25 +22,24 @@ models learned.
 import argparse
 import dataclasses
 import os
-import sys
 from collections import defaultdict
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from benchmark import ceiling_correct, describe_accuracy, first_plan_validity, prompt_set, reconstructions  # noqa: E402
-from ponder_train.evaluator import correct, detect  # noqa: E402
-from ponder_train.world import BACKGROUNDS, parse_prompt, render  # noqa: E402
+from ponder_train.accuracy import ceiling_correct, describe_accuracy, first_plan_validity, prompt_set, reconstructions
+from ponder_train.evaluator import correct, detect
+from ponder_train.image.render import render
+from ponder_train.language.prompt import parse_prompt
+from ponder_train.language.world import BACKGROUNDS, COLOURS, SHAPES
 
 
 def halo_pixels(imgs, logits):
     """(outline blend pixels where the decoder puts over 0.3 of its palette weight on a colour
     no pure pixel nearby has, all blend pixels) in a batch of renders (uint8) and the decoder's
     palette logits for them: the halos that the detector can read as small extra objects
-    (tokenizer.stray_colour)."""
+    (vq_autoencoder.stray_colour)."""
     from ponder_train.model import palette_rgb
-    from ponder_train.tokenizer import nearest_colour, pure_pixels, stray_colour
+    from ponder_train.vq_autoencoder import nearest_colour, pure_pixels, stray_colour
     x = imgs.permute(0, 3, 1, 2).float() / 127.5 - 1
     target = nearest_colour(x, palette_rgb())
     pure = pure_pixels(x, target)
@@ -50,7 +49,6 @@ def halo_pixels(imgs, logits):
 def print_failures(failures):
     """Each failing scene's objects as placed and as found, then how often a placed object's
     nearest find (by centre, within its side) had another shape, or there was none."""
-    from ponder_train.world import COLOURS, SHAPES
     confusions = defaultdict(int)
     for cat, text, scene, found in failures:
         placed = ", ".join(f"{COLOURS[o.colour]} {SHAPES[o.shape]} {o.size:.0f} at {o.cx:.0f} {o.cy:.0f}"
@@ -125,7 +123,8 @@ def main():
     ap.add_argument("--sheet", help="write a PNG of complex scenes on every background through each tokenizer")
     args = ap.parse_args()
     import torch
-    from train import load_tokenizer
+
+    from ponder_train.vq_autoencoder import load_tokenizer
     prompts = prompt_set(args.prompt_seed, args.per_category)
     toks = [load_tokenizer(p, torch.device("cpu"))[0] for p in args.tokenizer]
     print(f"prompt seed {args.prompt_seed}, {args.per_category} prompts per category ({len(prompts)})")

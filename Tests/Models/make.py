@@ -13,11 +13,10 @@ still writes these very bytes.
 import sys
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1] / "training"))
+from ponder_train.export import export, random_model
+from ponder_train.vq_autoencoder import Encoder
 
-from ponder_train.export import export, random_model  # noqa: E402
-from ponder_train.tokenizer import Encoder  # noqa: E402
+HERE = Path(__file__).resolve().parent
 
 
 def make(folder: Path) -> list[Path]:

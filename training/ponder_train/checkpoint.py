@@ -33,3 +33,13 @@ def save(path, model, opt, step, config, args, **extra):
         state["opt"] = opt.state_dict()
     torch.save(state, tmp)
     os.replace(tmp, path)
+
+
+def weights_only(src, dst, half=False):
+    """Copies checkpoint `src` to `dst` without its optimizer state; with `half`, its
+    floating-point weights in float16 (load_weights reads them back)."""
+    ck = torch.load(src, map_location="cpu")
+    ck.pop("opt", None)
+    if half:
+        ck["model"] = {k: v.half() if v.is_floating_point() else v for k, v in ck["model"].items()}
+    torch.save(ck, dst)

@@ -13,8 +13,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from .sampler import CATEGORIES, sample_example
-from .world import plan_text, render
+from .image.render import render
+from .language.plan import plan_text
+from .scenes import CATEGORIES, sample_example
 
 # The mix of prompt kinds in training: the benchmark's categories plus the whole language.
 TRAIN_MIX = CATEGORIES + ["any"] * 3

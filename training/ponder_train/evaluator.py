@@ -19,8 +19,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from .world import (CANVAS, COLOUR_RGB, SHAPES, Obj, Prompt, Scene, alpha_maps, coverage, detect_background,
-                    scene_satisfies, shape_mask)
+from .image.background import alpha_maps, detect_background
+from .image.render import coverage, shape_mask
+from .language.plan import scene_satisfies
+from .language.prompt import Prompt
+from .language.world import COLOUR_RGB, SHAPES, Obj, Scene
 
 PALETTE = np.array(COLOUR_RGB, np.float64)
 MIN_PIXELS = 20  # smaller blobs are noise: the smallest object (a small star) covers ~75 px

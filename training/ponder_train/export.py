@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from .model import Block, Config, Transformer, VQDecoder
+from .sequences import context_length
 from .vocab import Vocabulary
 
 ARCH = "ponder"
@@ -164,7 +165,7 @@ def random_model(seed: int = 0, dim=64, layers=2, heads=4, kv_heads=2, ffn_dim=1
     torch.manual_seed(seed)
     vocab = Vocabulary(codebook_size)
     c = Config(dim=dim, layers=layers, heads=heads, kv_heads=kv_heads, ffn_dim=ffn_dim,
-               context_length=352, vocab_size=vocab.size, codebook_size=codebook_size,
+               context_length=context_length(Config.grid_size ** 2), vocab_size=vocab.size, codebook_size=codebook_size,
                codebook_dim=codebook_dim, decoder_widths=list(decoder_widths))
     t, d = Transformer(c), VQDecoder(c)
     with torch.no_grad():
@@ -230,7 +231,7 @@ def load_decoder(path: str) -> VQDecoder:
 def load_encoder(path: str):
     """The reference encoder (tokenizer.Encoder) of a model file with one, in fp32, its `out`
     convolution scaled back from the file's halved weights (encoder_layout); None without."""
-    from .tokenizer import Encoder
+    from .vq_autoencoder import Encoder
     r = gguf.GGUFReader(path)
     if f"{ARCH}.encoder.ops" not in r.fields:
         return None
@@ -253,7 +254,7 @@ def load_encoder(path: str):
 def relink(model_path: str, tokenizer_path: str, out: str, cfg_scale: float | None = None):
     """Writes `out`: the model file's transformer with the tokenizer checkpoint's decoder and
     encoder (and, if given, another default guidance scale)."""
-    from .tokenizer import VQAutoencoder
+    from .vq_autoencoder import VQAutoencoder
     t, vocab, cfg = load_model(model_path)
     ck = torch.load(tokenizer_path, map_location="cpu")
     tok = VQAutoencoder(Config(**ck["config"]))
@@ -285,7 +286,7 @@ def main():
         ap.error("this command writes random test models (--random) or relinks a decoder (--relink); "
                  "trained models are exported by training/train.py --export")
     t, d, vocab = random_model(args.seed)
-    from .tokenizer import Encoder
+    from .vq_autoencoder import Encoder
     encoder = None if args.no_encoder else Encoder(t.c).eval()
     export(t, d, vocab, args.out, encoder=encoder)
     print(f"wrote {args.out} (random weights, for tests and demos: it draws noise, not shapes)")

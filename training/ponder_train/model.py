@@ -36,7 +36,7 @@ class Config:
 
 def palette_rgb():
     """The world's 12 colours (8 object colours, 4 backgrounds) in the decoder's [-1, 1] units."""
-    from .world import BACKGROUND_RGB, COLOUR_RGB
+    from .language.world import BACKGROUND_RGB, COLOUR_RGB
     return torch.tensor(COLOUR_RGB + BACKGROUND_RGB, dtype=torch.float32) / 127.5 - 1
 
 

@@ -4,7 +4,7 @@ Word tokens first (special tokens, the prompt language's words, the plan grammar
 the coordinates 0..127), then the image codes, which take the last `codebook_size` ids.
 The engine checks at load that every word it needs is present.
 """
-from .world import BACKGROUNDS, CANVAS, COLOURS, COUNTS, SHAPE_PLURALS, SHAPES, SIZES
+from .language.world import BACKGROUNDS, CANVAS, COLOURS, COUNTS, SHAPE_PLURALS, SHAPES, SIZES
 
 SPECIALS = ["<pad>", "<bos>", "<think>", "</think>", "<image>", "<describe>"]
 CONNECTIVES = ["and", "on", "background", "the", "of", "at", "in", "to", "top", "bottom",

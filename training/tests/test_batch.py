@@ -1,14 +1,10 @@
 """The training batch builder (tensor operations, made for GPU speed) against the sequence
 layouts of docs/format.md written out one example at a time."""
-import sys
-from pathlib import Path
-
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from train import MODES, PAD, PLAN_MAX, PROMPT_MAX, make_batch  # noqa: E402
-from ponder_train.vocab import Vocabulary  # noqa: E402
+from ponder_train.sequences import MODES, PAD, PLAN_MAX, PROMPT_MAX, make_batch
+from ponder_train.vocab import Vocabulary
 
 
 def reference(prompt, plan, codes, mode, v):
@@ -59,7 +55,7 @@ def test_make_batch_matches_the_plain_layouts():
 
 def test_raster_order_sorts_objects_top_to_bottom_then_left_to_right():
     import numpy as np
-    from train import raster_order
+    from ponder_train.sequences import raster_order
     vocab = Vocabulary(16)
     plan = "background black small red star at 90 60 large blue ring at 20 100 medium green cross at 30 60".split()
     Q = np.full((2, 26), -1, np.int16)
@@ -70,3 +66,20 @@ def test_raster_order_sorts_objects_top_to_bottom_then_left_to_right():
     assert " ".join(words) == ("background black medium green cross at 30 60 small red star at 90 60 "
                                "large blue ring at 20 100")
     assert (R[1] == Q[1]).all()  # one object: unchanged, padding kept
+
+
+def test_context_length_is_the_shipped_models_and_holds_the_longest_sequence():
+    """The context derived from the format (sequences.context_length) is what the shipped model
+    file was made with, and holds a think sequence of the longest prompt and plan."""
+    from pathlib import Path
+
+    import gguf
+
+    from ponder_train.language.plan import MAX_TOKENS
+    from ponder_train.language.prompt import MAX_WORDS
+    from ponder_train.sequences import context_length
+    shipped = Path(__file__).resolve().parents[2] / "models" / "ponder-shapes-q8_0.gguf"
+    field = gguf.GGUFReader(shipped).fields["ponder.context_length"]
+    assert context_length(16 * 16) == field.contents() == 352
+    assert context_length(16 * 16) >= 1 + MAX_WORDS + 1 + MAX_TOKENS + 1 + 1 + 256 == 341
+    assert context_length(8 * 8) % 32 == 0 and context_length(8 * 8) >= 1 + MAX_WORDS + 3 + MAX_TOKENS + 64

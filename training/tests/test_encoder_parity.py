@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import torch
 
-import ponder
+from ponder_train.binding import ponder
 from ponder_train.export import export, load_decoder, load_encoder, random_model
 from ponder_train.model import Config
-from ponder_train.tokenizer import Encoder, VQAutoencoder, to_white
-from ponder_train.world import render
+from ponder_train.image.render import render
+from ponder_train.vq_autoencoder import Encoder, VQAutoencoder, to_white
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "models" / "ponder-shapes-q8_0.gguf"
@@ -32,9 +32,7 @@ def engine_codes(model, images):
 
 
 def scenes(per_category, seed):
-    import sys
-    sys.path.insert(0, str(ROOT / "training"))
-    from benchmark import prompt_set
+    from ponder_train.accuracy import prompt_set
     return [s for _, _, s in prompt_set(seed, per_category)]
 
 
@@ -60,7 +58,7 @@ def test_random_encoder_matches_reference(tmp_path):
 def test_shipped_encoder_matches_pytorch_on_benchmark_renders():
     """The shipped model's encoder, run by PyTorch's FSQ tokenizer (sigmoid and rounding) and by
     the engine, over the ground-truth renders of the benchmark's prompt set (seed 2026, 100
-    prompts per category, as training/benchmark.py builds it)."""
+    prompts per category, as training/prompt_accuracy.py builds it)."""
     model = ponder.Model(SHIPPED)
     assert model.can_read_images, "the shipped model must carry its encoder"
     decoder, encoder = load_decoder(str(SHIPPED)), load_encoder(str(SHIPPED))

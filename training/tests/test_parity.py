@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-import ponder
+from ponder_train.binding import ponder
 from ponder_train.export import export, quantize_activations, quantize_in_place, random_model
 from ponder_train.model import VQDecoder
 

@@ -4,7 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import ponder
+from ponder_train.binding import ponder
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,7 @@ def test_relink_rewrites_a_model_byte_for_byte(tmp_path):
 
     from ponder_train.export import export, random_model, relink
     from ponder_train.model import Config
-    from ponder_train.tokenizer import VQAutoencoder
+    from ponder_train.vq_autoencoder import VQAutoencoder
     t, d, vocab = random_model(3, codebook_size=1024, codebook_dim=4)
     first = tmp_path / "a.gguf"
     tok = VQAutoencoder(Config(**{**d.c.__dict__}))

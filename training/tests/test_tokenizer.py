@@ -1,7 +1,7 @@
 """The tokenizer's training loss: object outlines weigh more when asked."""
 import torch
 
-from ponder_train.tokenizer import outline, reconstruction_loss
+from ponder_train.vq_autoencoder import outline, reconstruction_loss
 
 
 def _square():
@@ -30,7 +30,7 @@ def test_outline_weight_makes_an_outline_error_cost_more_than_an_inner_one():
 
 
 def test_stray_colour_counts_colours_from_nowhere_not_those_of_a_nearby_edge():
-    from ponder_train.tokenizer import stray_colour
+    from ponder_train.vq_autoencoder import stray_colour
     target = torch.zeros(1, 16, 16, dtype=torch.long)  # colour 0, with a square of colour 1
     target[:, 4:12, 4:12] = 1
     logits = torch.full((1, 12, 16, 16), -30.0)
@@ -50,7 +50,7 @@ def test_stray_colour_counts_colours_from_nowhere_not_those_of_a_nearby_edge():
 def test_stray_weight_adds_the_mean_stray_probability():
     x = _square()
     logits = torch.randn(1, 12, 16, 16)
-    from ponder_train.tokenizer import nearest_colour, pure_pixels, stray_colour
+    from ponder_train.vq_autoencoder import nearest_colour, pure_pixels, stray_colour
     from ponder_train.model import palette_rgb
     base = reconstruction_loss(x, logits, x)
     target = nearest_colour(x, palette_rgb())
@@ -61,7 +61,7 @@ def test_stray_weight_adds_the_mean_stray_probability():
 
 def test_only_pure_pixels_name_a_colour():
     from ponder_train.model import palette_rgb
-    from ponder_train.tokenizer import nearest_colour, pure_pixels
+    from ponder_train.vq_autoencoder import nearest_colour, pure_pixels
     pal = palette_rgb()
     x = torch.stack([pal[3], 0.5 * pal[3] + 0.5 * pal[-1], pal[-1]]).t()[None, :, None, :]  # (1, 3, 1, 3)
     pure = pure_pixels(x, nearest_colour(x, pal))[0, 0]

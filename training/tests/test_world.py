@@ -1,13 +1,15 @@
-"""The Python world against docs/world.md: renderer pixels, prompt grammar, sampler and
+"""The Python world against docs/world.md: renderer pixels, prompt grammar, scenes and
 evaluator; and the Python and Swift prompt parsers against each other."""
 import numpy as np
 import pytest
 
 from ponder_train.evaluator import correct, detect
-from ponder_train.sampler import CATEGORIES, sample_example, sample_prompt
-from ponder_train.world import (BACKGROUND_RGB, BACKGROUNDS, COLOUR_RGB, SHAPES, Obj, PromptError, Scene,
-                                detect_background, parse_plan, parse_prompt, plan_text, rebackground, render,
-                                scene_satisfies, valid_scene)
+from ponder_train.image.background import detect_background, rebackground
+from ponder_train.image.render import render
+from ponder_train.language.plan import parse_plan, plan_text, scene_satisfies
+from ponder_train.language.prompt import PromptError, parse_prompt
+from ponder_train.language.world import BACKGROUNDS, BACKGROUND_RGB, COLOUR_RGB, SHAPES, Obj, Scene, valid_scene
+from ponder_train.scenes import CATEGORIES, sample_example, sample_prompt
 
 
 def shape(name):

@@ -7,7 +7,7 @@ extension Session {
     /// Pixels by which a new object's place keeps its phrase's region and relation true, and
     /// its box clear of the canvas margin, when there is room: drawn centres land within a
     /// few pixels of planned ones, and objects against the edge are drawn less well
-    /// (training/edit_benchmark.py --verbose lists such failures).
+    /// (training/edit_accuracy.py --verbose lists such failures).
     public static let placementSlack = 4
 
     static let editStream: UInt64 = 0x6564_6974_0000_0000  // "edit"

@@ -33,7 +33,7 @@ public struct SessionParameters: Equatable {
     public static let maxThreads = 256
     public static let maxPlanAttempts = 64
     public static let maxCheckAttempts = 16
-    /// From docs/results.md's measurements of accuracy against time (training/benchmark.py).
+    /// From docs/results.md's measurements of accuracy against time (training/prompt_accuracy.py).
     public static let defaultCheckAttempts = 3
     public static let maxCFGScale: Float = 100
     /// From docs/performance.md's "Speculative drawing" (benchmarks/speculation.py).

@@ -5,7 +5,7 @@
 /// object colour that explains it best, at some coverage, and blended again with the target
 /// background at that coverage: what the renderer would have drawn there (no pixel mixes
 /// two objects, since objects keep `World.gap` apart). Spec: docs/format.md, "Backgrounds";
-/// the training side's `rebackground` (training/ponder_train/world.py) is the same
+/// the training side's `rebackground` (training/ponder_train/image/background.py) is the same
 /// arithmetic, and a test holds the two to each other.
 public enum Background {
     /// Rewrites `pixels` RGB8 pixels at `rgb` in place. Indices are into World.backgrounds;

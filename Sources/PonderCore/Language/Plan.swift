@@ -260,7 +260,7 @@ extension Plan {
     /// correct for a prompt", with the plan's exact sizes and centres as the found objects):
     /// its objects match the prompt's one to one with the asked shapes, colours, size classes
     /// and regions, every relation holds, and the background is the asked one. The same rule
-    /// as `scene_satisfies` in training/ponder_train/world.py (tested against each other).
+    /// as `scene_satisfies` in training/ponder_train/language/plan.py (tested against each other).
     public func satisfies(_ prompt: Prompt) -> Bool {
         if let bg = prompt.background, bg != background { return false }
         let n = objects.count

@@ -4,7 +4,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(ROOT / "training"))
 sys.path.insert(0, str(ROOT / "bindings" / "python"))
 MODELS = ROOT / "Tests" / "Models"  # random-weight models, written by Tests/Models/make.py
 

@@ -6,8 +6,9 @@ from pathlib import Path
 import numpy as np
 
 from ponder import PonderError
-from ponder_train.sampler import CATEGORIES, sample_prompt
-from ponder_train.world import PromptError, parse_plan, parse_prompt
+from ponder_train.language.plan import parse_plan
+from ponder_train.language.prompt import PromptError, parse_prompt
+from ponder_train.scenes import CATEGORIES, sample_prompt
 
 
 def mutate(rng, text):
@@ -68,8 +69,8 @@ def test_plan_parsers_agree(model):
         texts.append("\n".join(lines))
     # Plans of sampled scenes, and the same with one coordinate nudged (sometimes too close
     # to another object or the edge).
-    from ponder_train.sampler import sample_example
-    from ponder_train.world import plan_text
+    from ponder_train.language.plan import plan_text
+    from ponder_train.scenes import sample_example
     for _ in range(150):
         words = plan_text(sample_example(rng, "any")[2]).split(" ")
         texts.append(" ".join(words))
@@ -108,9 +109,9 @@ def satisfaction_cases():
     """Sampled prompts with a plan solving each, and variations that may break it: an object
     moved, recoloured, resized or dropped, two objects' places swapped, another background."""
     import copy
-    from ponder_train.sampler import solve_scene
-    from ponder_train.world import (BACKGROUNDS, COLOURS, SIZE_PX, Obj, plan_text, scene_satisfies,
-                                    valid_scene)
+    from ponder_train.language.plan import plan_text, scene_satisfies
+    from ponder_train.language.world import BACKGROUNDS, COLOURS, SIZE_PX, Obj, valid_scene
+    from ponder_train.scenes import solve_scene
     rng = np.random.default_rng(11)
     cases = []
     for category in CATEGORIES + ["any"]:
@@ -165,7 +166,8 @@ def test_backgrounds_are_drawn_on_white_and_laid_in_as_python_does(model):
     """The engine draws every image on white and then lays in the background the plan (or,
     without one, the prompt) names (docs/format.md, "Backgrounds"): the image tokens are those
     drawn for white, and the pixels are world.rebackground of the white image."""
-    from ponder_train.world import BACKGROUNDS, rebackground
+    from ponder_train.image.background import rebackground
+    from ponder_train.language.world import BACKGROUNDS
     base = "a red circle above a blue star"
 
     def rgb(image):

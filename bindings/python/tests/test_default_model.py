@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 import ponder
-from ponder_train.world import parse_plan
+from ponder_train.language.plan import parse_plan
 
 pytestmark = pytest.mark.skipif(not ponder.default_model_path().exists(), reason="no shipped model yet")
 
@@ -23,8 +23,9 @@ def test_thinking_checks_its_plans_against_the_prompt():
     # The same seeds with one plan and with up to eight: the first sample is the same, so a
     # first plan that satisfies its prompt is kept as is; the others are written again.
     import numpy as np
-    from ponder_train.sampler import sample_prompt
-    from ponder_train.world import parse_prompt, scene_satisfies
+    from ponder_train.language.plan import scene_satisfies
+    from ponder_train.language.prompt import parse_prompt
+    from ponder_train.scenes import sample_prompt
     model = ponder.Model()
     rng = np.random.default_rng(5)
     prompts = [sample_prompt(rng, "complex") for _ in range(20)]

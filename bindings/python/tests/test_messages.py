@@ -4,7 +4,7 @@ miss, the background phrase last, white space as word breaks, invisible characte
 import pytest
 
 from ponder import PonderError
-from ponder_train.world import PromptError, normalise, parse_prompt
+from ponder_train.language.prompt import PromptError, normalise, parse_prompt
 
 
 @pytest.mark.parametrize("prompt, parts", [

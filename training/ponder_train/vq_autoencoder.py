@@ -1,5 +1,5 @@
-"""The image tokenizer: an autoencoder from 128 × 128 RGB to a 16 × 16 grid of codes and
-back. The decoder is the engine's (model.VQDecoder, exported to GGUF); the encoder and the
+"""The image tokenizer, a VQ autoencoder: from 128 × 128 RGB to a 16 × 16 grid of codes
+and back. The decoder is the engine's (model.VQDecoder, exported to GGUF); the encoder and the
 quantizer exist only in training.
 
 Quantization is finite scalar quantization (FSQ, Mentzer et al. 2023): the encoder writes a
@@ -14,6 +14,7 @@ background afterwards (from_white), as the engine does with the plan's backgroun
 (docs/format.md, "Backgrounds").
 """
 import itertools
+import math
 
 import numpy as np
 import torch
@@ -21,7 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .model import Config, VQDecoder, palette_rgb
-from .world import detect_background, rebackground
+from .image.background import detect_background, rebackground
 
 LEVELS = (8, 8, 4, 4)
 
@@ -110,6 +111,20 @@ class VQAutoencoder(nn.Module):
             return out, codes, zero, z, logits
         return self.decoder.decode_vectors(v), codes, zero, z
 
+
+def load_tokenizer(path, device):
+    """(the tokenizer of checkpoint `path` on `device`, in eval mode; its Config)."""
+    ck = torch.load(path, map_location=device)
+    c = Config(**ck["config"])
+    tok = VQAutoencoder(c).to(device)
+    tok.load_state_dict(ck["model"])
+    return tok.eval(), c
+
+
+def psnr(a, b):
+    """Peak signal-to-noise ratio in dB of two uint8 image tensors of the same shape."""
+    mse = ((a.float() - b.float()) ** 2).mean().item()
+    return 10 * math.log10(255 ** 2 / max(mse, 1e-10))
 
 
 def nearest_colour(x, palette):

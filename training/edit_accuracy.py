@@ -1,10 +1,11 @@
-"""The canvas benchmark: edits of ground-truth pictures through the shipped library.
+"""The canvas benchmark: how often edits of ground-truth pictures through the shipped library
+are right, and their time against drawing a whole image.
 
-    python training/edit_benchmark.py --model models/ponder-shapes-q8_0.gguf --per-kind 100 \
+    python training/edit_accuracy.py --model models/ponder-shapes-q8_0.gguf --per-kind 100 \
         --out docs/canvas.md --figure docs/images/canvas-steps.png
 
 Scenes are the benchmark's two-object, position and colour-attribution scenes
-(ponder_train.sampler, from --scene-seed), rendered exactly (ponder_train.world.render) and
+(ponder_train.scenes, from --scene-seed), rendered exactly (ponder_train.image.render) and
 given to the library with their plans. Each kind of edit is made --per-kind times, spread
 evenly over the three categories, with edits drawn from --edit-seed:
 
@@ -36,24 +37,23 @@ from datetime import date
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "bindings", "python"))
-import ponder  # noqa: E402
-from ponder_train.evaluator import detect  # noqa: E402
-from ponder_train.sampler import sample_example  # noqa: E402
-from ponder_train.world import (COLOURS, GAP, MARGIN, RELATIONS, SHAPES, SIZE_PX, SIZES, Obj, Scene,  # noqa: E402
-                                parse_plan, plan_text, relation_holds, render, separated, size_class)
+from ponder_train.binding import ponder
+from ponder_train.evaluator import detect
+from ponder_train.image.render import render
+from ponder_train.language.plan import parse_plan, plan_text
+from ponder_train.language.world import (COLOURS, RELATIONS, SHAPES, SIZE_PX, SIZES, Obj, Scene, inside, relation_holds,
+                                         separated, size_class)
+from ponder_train.scenes import sample_example
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 CATEGORIES = ["two", "position", "colour_attr"]
 KINDS = ["move", "recolour", "remove", "redraw", "add"]
 BEGIN, END = "<!-- edit-benchmark:begin -->", "<!-- edit-benchmark:end -->"
 
 
 def fits(o: Obj, others) -> bool:
-    h = o.size / 2
-    inside = all(MARGIN <= c - h and c + h <= 128 - MARGIN for c in (o.cx, o.cy))
-    return inside and all(separated(o, p) for p in others)
+    """Whether `o` lies inside the picture and apart from `others` (docs/world.md)."""
+    return inside(o) and all(separated(o, p) for p in others)
 
 
 def phrase_of(o: Obj, size=True) -> str:
@@ -227,7 +227,7 @@ def table(rows, whole, args) -> str:
     flags += f" --temperature {args.temperature}" if args.temperature is not None else ""
     flags += f" --cfg {args.cfg}" if args.cfg is not None else ""
     checking = "checked editing at the library's default" if args.check is None else f"check attempts {args.check}"
-    out = [f"Measured {date.today().isoformat()} with `python training/edit_benchmark.py {flags}` on "
+    out = [f"Measured {date.today().isoformat()} with `python training/edit_accuracy.py {flags}` on "
            f"`{os.path.basename(args.model)}`, {checking}; a whole image drawn from a plan with the same settings "
            f"took {w * 1000:.0f} ms of CPU time (mean of {len(whole)}; one thread).", "",
            "| edit | right | target | far pixels kept | pixels changed (mean) | CPU time (mean) | time / whole image |",

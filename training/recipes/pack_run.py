@@ -4,27 +4,23 @@ weights in float16 (to continue or re-export it), and the logs. At the shipped s
 file stays under 16 MB, the most a lent GPU machine hands back per file (the transformer's
 float16 weights, the largest, are 14.9 MB).
 
-    python training/pack_run.py RUN_DIR DEST_DIR
+    python training/recipes/pack_run.py RUN_DIR DEST_DIR
 """
+import argparse
 import glob
 import os
 import shutil
-import sys
 import tarfile
 
-import torch
-
-
-def weights_only(src, dst, half=False):
-    ck = torch.load(src, map_location="cpu")
-    ck.pop("opt", None)
-    if half:
-        ck["model"] = {k: v.half() if v.is_floating_point() else v for k, v in ck["model"].items()}
-    torch.save(ck, dst)
+from ponder_train.checkpoint import weights_only
 
 
 def main():
-    run, dest = sys.argv[1:3]
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("run", metavar="RUN_DIR", help="the OUT_DIR of run_all.sh")
+    ap.add_argument("dest", metavar="DEST_DIR")
+    args = ap.parse_args()
+    run, dest = args.run, args.dest
     os.makedirs(dest, exist_ok=True)
     jobs = [("tokenizer-best.pt", "tokenizer.pt", False), ("transformer.pt", "transformer-f16.pt", True)]
     jobs += [(os.path.relpath(p, run), "decoder.pt", False) for p in glob.glob(os.path.join(run, "decoder", "*.pt"))]

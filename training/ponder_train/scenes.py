@@ -1,4 +1,5 @@
-"""Prompts and scenes of the Shapes world, sampled from a seed.
+"""Prompts and scenes of the Shapes world, sampled from a seed (not the engine's Sampler,
+which samples tokens).
 
 `sample_prompt(rng, category)` writes a prompt of a benchmark category (or, with "any",
 anywhere in the prompt language); `solve_scene(prompt, rng)` places concrete objects so the
@@ -9,9 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .world import (BACKGROUNDS, CANVAS, COLOURS, MARGIN, REGIONS, RELATIONS, SHAPE_PLURALS, SHAPES,
-                    SIZE_PX, SIZES, Obj, Prompt, PromptError, Scene, parse_prompt, relation_holds,
-                    separated, third, valid_scene)
+from .language.prompt import Prompt, PromptError, parse_prompt
+from .language.world import (BACKGROUNDS, CANVAS, COLOURS, MARGIN, REGIONS, RELATIONS, SHAPE_PLURALS, SHAPES,
+                             SIZE_PX, SIZES, Obj, Scene, relation_holds, separated, valid_scene)
 
 CATEGORIES = ["single", "two", "counting", "colours", "position", "colour_attr", "complex"]
 COUNT_WORDS = {2: "two", 3: "three", 4: "four"}

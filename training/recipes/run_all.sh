@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole training run in one command: tokenizer, transformer, export.
-#   training/run_all.sh OUT_DIR [cpu|cuda]
-# Sizes come from the environment (defaults: a small CPU run; training/run_gpu.sh holds the
+#   training/recipes/run_all.sh OUT_DIR [cpu|cuda]
+# Sizes come from the environment (defaults: a small CPU run; run_gpu.sh beside it holds the
 # next GPU run's; training/README.md the shipped model's):
 #   TOK_STEPS TOK_DATA TOK_BATCH TOK_MINUTES TOK_LR TOK_CLIP WIDTHS ENC_WIDTHS OUTLINE STRAY PURE_CLASSES   the tokenizer
 #   DEC_MINUTES DEC_DATA   if set, the tokenizer's decoder goes on training on its frozen
@@ -14,16 +14,16 @@
 #   tokenizer trains; RENDER_WORKERS processes)
 # Every stage checkpoints into OUT_DIR and resumes, so the same command continues a run.
 set -euo pipefail
-out="${1:?usage: training/run_all.sh OUT_DIR [cpu|cuda]}"
+out="${1:?usage: training/recipes/run_all.sh OUT_DIR [cpu|cuda]}"
 device="${2:-cpu}"
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."  # the repository root
 py=${PYTHON:-.venv/bin/python}
 mkdir -p "$out"
 seed="${SEED:-1}"
 examples="${EXAMPLES:-24000}"
 render_args=()
 if [ "${PRERENDER:-0}" = 1 ]; then
-    PYTHONPATH=training${PYTHONPATH:+:$PYTHONPATH} $py -m ponder_train.data --examples "$examples" --seed "$seed" --out "$out/render" \
+    $py -m ponder_train.data --examples "$examples" --seed "$seed" --out "$out/render" \
         --workers "${RENDER_WORKERS:-0}" >"$out/render.log" 2>&1 &
     render_args=(--render-dir "$out/render")
 fi
@@ -58,7 +58,7 @@ if [ -n "$decoder_pid" ]; then
     wait "$decoder_pid"
     tail -n 3 "$out/decoder.log"
     widths=$($py -c "import torch, sys; print('-'.join(map(str, torch.load(sys.argv[1], map_location='cpu')['config']['decoder_widths'])))" "$tokenizer")
-    PYTHONPATH=training${PYTHONPATH:+:$PYTHONPATH} $py -m ponder_train.export --relink "$model" --tokenizer "$out/decoder/tokenizer-w$widths.pt" \
+    $py -m ponder_train.export --relink "$model" --tokenizer "$out/decoder/tokenizer-w$widths.pt" \
         --out "$out/ponder-shapes-q8_0.gguf"
 fi
 wait
