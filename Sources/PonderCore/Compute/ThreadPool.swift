@@ -44,12 +44,14 @@ final class ThreadPool: @unchecked Sendable {
         threads = []
     }
 
-    /// The least work, in multiply-adds, worth a chunk of its own. One core does about 3 · 10⁴
-    /// int8 multiply-adds per microsecond on the default model's matrices, and a handoff
-    /// costs a microsecond or two when the worker is spinning and far more when it must be
-    /// woken; so a job of less than two chunks runs on the calling thread alone. The figure
+    /// The least work, in multiply-adds, worth a chunk of its own (about 15 µs on one core,
+    /// which does some 3 · 10⁴ int8 multiply-adds per microsecond on the default model's
+    /// matrices). A handoff costs a microsecond or two when the worker is spinning, far more
+    /// when it must be woken or its core is taken; so a job of less than two chunks runs on
+    /// the calling thread alone: every matrix of the default model's one-sequence steps does, and
+    /// the worker sleeps, leaving its core to another session. The figure
     /// and its measurement are in docs/performance.md ("Which work is split across threads").
-    static let grain = 1 << 18
+    static let grain = 1 << 19
 
     /// Most chunks per thread in a job: enough that a worker arriving late still finds some,
     /// few enough that claiming them costs nothing measurable.
@@ -67,7 +69,7 @@ final class ThreadPool: @unchecked Sendable {
     /// way whichever range it falls in.
     func parallelFor(_ n: Int, work: Int, _ body: (Range<Int>) -> Void) {
         let chunks = self.chunks(n, work: work)
-        if chunks <= 1 {
+        if chunks <= 1 || shared.alone() {
             if n > 0 { body(0..<n) }
             return
         }
@@ -148,10 +150,48 @@ private final class PoolState: @unchecked Sendable {
         var e = pk_atomic_load(entry)
         while pk_atomic_cas(entry, e, e | PoolState.closed) == 0 { e = pk_atomic_load(entry) }
         var spins = 0
+        var waitStart: UInt64 = 0
+        var stalled = false
         while pk_atomic_load(entry) & PoolState.inside != 0 {
-            if spins < PoolState.spin { pk_spin_pause(); spins += 1 } else { sched_yield() }
+            if spins < PoolState.spin {
+                pk_spin_pause()
+                spins += 1
+            } else {
+                // A chunk takes microseconds; a wait of a millisecond is a worker off its core.
+                if waitStart == 0 { waitStart = PoolState.now() }
+                if !stalled && PoolState.now() - waitStart > PoolState.stall { stalled = true }
+                sched_yield()
+            }
         }
         job = nil
+        if stalled { backOff() } else if backoff > PoolState.firstBackoff { backoff /= 2 }
+    }
+
+    /// A worker that claimed a chunk and then lost its core (another process wanted it) keeps
+    /// the caller waiting until it runs again, for up to a scheduler time slice: far longer
+    /// than the job. When that happens the caller works alone for a while (8 ms, doubling with
+    /// each stall in a row up to 256 ms, halving with each job that does not stall), so a
+    /// machine whose other cores are busy gets one-thread speed instead of stalls.
+    private static let stall: UInt64 = 1_000_000
+    private static let firstBackoff: UInt64 = 8_000_000
+    private static let lastBackoff: UInt64 = 256_000_000
+    private var backoff = PoolState.firstBackoff
+    private var aloneUntil: UInt64 = 0
+
+    private static func now() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return UInt64(t.tv_sec) * 1_000_000_000 + UInt64(t.tv_nsec)
+    }
+
+    private func backOff() {
+        aloneUntil = PoolState.now() + backoff
+        backoff = min(backoff * 2, PoolState.lastBackoff)
+    }
+
+    /// Whether the caller should run the next job alone (see backOff).
+    func alone() -> Bool {
+        aloneUntil != 0 && PoolState.now() < aloneUntil
     }
 
     private func claimChunks() {
