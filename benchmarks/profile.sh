@@ -22,4 +22,4 @@ for i in range(8):
 EOF
 echo "share of the samples in libponder.so ($threads thread(s), $drafts draft tokens):"
 perf report -i "$out/perf.data" --no-children --dsos libponder.so --sort symbol -g none --percentage relative 2>/dev/null \
-    | grep '%' | head -12 | sed -E 's/ +$//; s/\$s10PonderCore//'
+    | grep '%' | head -12 | sed -E 's/ +- +- *$//; s/\$s10PonderCore//'
