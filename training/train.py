@@ -19,7 +19,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ponder_train import checkpoint
+from ponder_train import checkpoint, options
 from ponder_train.export import export, load_model
 from ponder_train.model import Config, Transformer
 from ponder_train.schedule import RunLength, warmup_cosine
@@ -49,7 +49,7 @@ def main():
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--data-dir", default="data")
     ap.add_argument("--render-dir", help="read rendered chunks from here (python -m ponder_train.data) as they come")
-    ap.add_argument("--bf16", type=int, default=-1, help="bf16 autocast (default: on CUDA only)")
+    options.add_bf16(ap)
     ap.add_argument("--save-every", type=int, default=200)
     ap.add_argument("--mode-weights", default=",".join(map(str, MODE_WEIGHTS)),
                     help="how often each of " + ", ".join(MODES) + " is drawn")
@@ -99,7 +99,7 @@ def main():
     Qd = torch.from_numpy(raster_order(Q, vocab)).to(dev) if args.describe_order == "raster" else None
     P, Q, C = (torch.from_numpy(a).to(dev) for a in (P, Q, codes))
     gen = torch.Generator().manual_seed(args.seed * 31 + step)
-    amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=bool(args.bf16 if args.bf16 >= 0 else dev.type == "cuda"))
+    amp = options.autocast(args, dev)
     t0, tokens = time.time(), 0
     run = RunLength(args.steps, args.max_minutes)  # the time limit counts from here, data made
     while not run.over(step):

@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from ponder_train import checkpoint
+from ponder_train import checkpoint, options
 from ponder_train.data import example_chunks, folder_chunks, make_examples
 from ponder_train.model import Config
 from ponder_train.scenes import CATEGORIES
@@ -40,13 +40,11 @@ def main():
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--render-dir", help="read the images from chunks rendered there with --seed "
                     "(python -m ponder_train.data) instead of rendering them")
-    ap.add_argument("--outline-weight", type=float, default=0.0, help="extra loss weight on object outlines")
-    ap.add_argument("--stray-weight", type=float, default=0.0, help="loss weight on palette colours from nowhere (specks)")
-    ap.add_argument("--pure-classes", action="store_true", help="the colour-class loss on pure pixels only, not on blends")
+    options.add_reconstruction_loss(ap)
     ap.add_argument("--mix", help="prompt kinds the training scenes are drawn from, comma-separated, "
                     "repeats weigh a kind more (default: the transformer's mix, data.TRAIN_MIX)")
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--bf16", type=int, default=-1, help="bf16 autocast (default: on CUDA only)")
+    options.add_bf16(ap)
     args = ap.parse_args()
     if args.mix:
         unknown = set(args.mix.split(",")) - set(CATEGORIES + ["any"])
@@ -55,7 +53,7 @@ def main():
     torch.manual_seed(args.seed)
     torch.set_flush_denormal(True)
     dev = torch.device(args.device)
-    amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=bool(args.bf16 if args.bf16 >= 0 else dev.type == "cuda"))
+    amp = options.autocast(args, dev)
     os.makedirs(args.out, exist_ok=True)
 
     ck = torch.load(args.tokenizer, map_location=dev)

@@ -10,7 +10,7 @@ import time
 
 import torch
 
-from ponder_train import checkpoint
+from ponder_train import checkpoint, options
 from ponder_train.data import make_examples
 from ponder_train.model import Config
 from ponder_train.schedule import RunLength, warmup_cosine
@@ -26,9 +26,7 @@ def main():
     ap.add_argument("--data", type=int, default=20000, help="distinct training images")
     ap.add_argument("--widths", default="64,48,32,16", help="decoder widths, from the grid up")
     ap.add_argument("--encoder-widths", help="encoder widths, from the image down (default: the decoder's, reversed)")
-    ap.add_argument("--outline-weight", type=float, default=0.0, help="extra loss weight on object outlines")
-    ap.add_argument("--stray-weight", type=float, default=0.0, help="loss weight on palette colours from nowhere (specks)")
-    ap.add_argument("--pure-classes", action="store_true", help="the colour-class loss on pure pixels only, not on blends")
+    options.add_reconstruction_loss(ap)
     ap.add_argument("--init", help="start from this tokenizer's weights and sizes (a new optimizer and schedule); "
                     "its codes then change, so a transformer must be trained on them anew")
     ap.add_argument("--seed", type=int, default=1)
@@ -39,14 +37,14 @@ def main():
     ap.add_argument("--clip", type=float, default=1.0, help="gradient norm clipping (0: none)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--max-minutes", type=float, default=0, help="stop after this long (the LR decays over it)")
-    ap.add_argument("--bf16", type=int, default=-1, help="bf16 autocast (default: on CUDA only)")
+    options.add_bf16(ap)
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     torch.set_flush_denormal(True)  # denormals (from softmax tails) slow CPUs many times over
     dev = torch.device(args.device)
-    amp = dict(device_type=dev.type, dtype=torch.bfloat16, enabled=bool(args.bf16 if args.bf16 >= 0 else dev.type == "cuda"))
+    amp = options.autocast(args, dev)
     t0 = time.time()
     images, _, _ = make_examples(args.data, seed=args.seed)
     val, _, _ = make_examples(256, seed=10_000 + args.seed, workers=1)
