@@ -233,9 +233,12 @@ PONDER_API ponder_status ponder_get_tokens(const ponder_session *session, int32_
  * (width * height * 3 bytes; see ponder_model_info), on the plan's background (else the
  * prompt's, else white): the tokens describe the scene on white and the background is laid
  * in here (docs/format.md, "Backgrounds"). Cells not yet generated are shown in neutral
- * grey, so this works mid-way for previews; the finished rows come out as in the final image
- * except the few just above the cells still to come, which the decoder draws from both
- * (docs/format.md, "Previews"). Needs at least one token.
+ * grey, so this works mid-way for previews, and never changes what is drawn. The decoder
+ * draws the finished rows just above those cells from both, and decodes the cells as the plan
+ * shows them (without a plan, as copies of the cells above). With the shipped model, rows 7
+ * or more token rows above the row being drawn come out exactly as in the final image, nearer
+ * ones close to it: mostly shape outlines about a pixel off (docs/format.md, "Previews").
+ * Needs at least one token.
  * rgb: non-NULL, rgb_size bytes owned by the caller. */
 PONDER_API ponder_status ponder_decode(const ponder_session *session, uint8_t *rgb, size_t rgb_size);
 

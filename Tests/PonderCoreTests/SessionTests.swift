@@ -80,6 +80,58 @@ final class SessionTests: XCTestCase {
         XCTAssertEqual(rgb[rgb.count - 1], Session.pendingFill)
     }
 
+    /// What a preview shows (docs/format.md, "Previews"): the codes so far, the undrawn cells
+    /// decoded with `fill`'s codes, the background laid in, then the undrawn cells grey.
+    func preview(_ s: Session, fill: [Int32]) throws -> [UInt8] {
+        let hp = SessionTests.model.hyperParameters
+        let grid = s.codes + fill[s.codes.count...]
+        var rgb = [UInt8](repeating: 0, count: s.imageByteCount)
+        try rgb.withUnsafeMutableBufferPointer { out in
+            try SessionTests.model.decoder.decode(codes: Array(grid), into: out.baseAddress!)
+            Background.move(out.baseAddress!, pixels: hp.imageWidth * hp.imageHeight, from: 0, to: s.background)
+        }
+        let cellW = hp.imageWidth / hp.gridWidth, cellH = hp.imageHeight / hp.gridHeight
+        for cell in s.codes.count..<hp.imageTokens {
+            for y in 0..<cellH {
+                let row = ((cell / hp.gridWidth * cellH + y) * hp.imageWidth + cell % hp.gridWidth * cellW) * 3
+                for i in row..<(row + cellW * 3) { rgb[i] = Session.pendingFill }
+            }
+        }
+        return rgb
+    }
+
+    func testPreviewsDecodeTheUndrawnCellsAsThePlanShowsThem() throws {
+        let hp = SessionTests.model.hyperParameters
+        let s = try session(seed: 2)
+        try s.plan(prompt: SessionTests.prompt)
+        // Each plan's render on white, encoded; a new plan is rendered anew.
+        for text in ["background gray\nlarge red circle at 40 40\nsmall blue square at 100 100",
+                     "background white\nmedium green star at 64 90"] {
+            try s.setPlan(text)
+            let rgb = Renderer.render(try Plan(text: text), width: hp.imageWidth, height: hp.imageHeight, onWhite: true)
+            let planned = try rgb.withUnsafeBufferPointer { try SessionTests.model.encoder!.encode(rgb: $0.baseAddress!) }
+            for n in [1, hp.gridWidth + 3, hp.imageTokens / 2] {
+                try s.step(n - s.codes.count)
+                XCTAssertEqual(try s.decode(), try preview(s, fill: planned), "\(text), \(n) codes")
+            }
+        }
+        // Without a plan: copies of the cell above (in the first row, of the last cell drawn).
+        var p = SessionParameters()
+        p.think = false
+        let t = try Session(model: SessionTests.model, parameters: p)
+        try t.plan(prompt: SessionTests.prompt)
+        XCTAssertNil(t.plan)
+        for n in [1, hp.gridWidth + 3, hp.imageTokens / 2] {
+            try t.step(n - t.codes.count)
+            var fill = t.codes
+            for cell in n..<hp.imageTokens { fill.append(cell >= hp.gridWidth ? fill[cell - hp.gridWidth] : t.codes[n - 1]) }
+            XCTAssertEqual(try t.decode(), try preview(t, fill: fill), "\(n) codes")
+        }
+        // A full image is its codes alone.
+        try t.step(hp.imageTokens)
+        XCTAssertEqual(try t.decode(), try preview(t, fill: t.codes))
+    }
+
     func testEvaluateChecksItsInputs() throws {
         let s = try session()
         let vocab = SessionTests.model.hyperParameters.vocabSize

@@ -27,6 +27,8 @@ public final class Session {
     var picture: RGBImage?
     /// Cells the last edit redrew (Session+Editing).
     public internal(set) var editedCells = 0
+    /// The plan a preview last rendered and its codes (Session+Decoding), kept for the next.
+    var previewCodes: (plan: Plan, codes: [Int32])?
 
     let pool: ThreadPool
     let state: TransformerState

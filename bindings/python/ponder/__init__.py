@@ -442,7 +442,10 @@ class Session:
 
     def decode(self) -> bytes:
         """RGB8 of the tokens so far (ungenerated cells grey), on the plan's background (else the
-        prompt's, else white): the tokens describe the scene on white (docs/format.md)."""
+        prompt's, else white): the tokens describe the scene on white (docs/format.md). Mid-way,
+        with the shipped model, rows 7 or more token rows above the row being drawn are final;
+        in nearer ones shape outlines may still move by about a pixel (docs/format.md,
+        "Previews")."""
         info = self._model.info
         size = info["image_width"] * info["image_height"] * 3
         buf = (C.c_uint8 * size)()

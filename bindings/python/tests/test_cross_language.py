@@ -155,11 +155,51 @@ def test_plan_satisfaction_fixture_holds_pythons_answers():
     assert 0.3 * len(cases) < both < 0.8 * len(cases)  # both answers are exercised
 
 
+# ---- Rendering a plan: one renderer, two implementations -----------------------------------
+# Python's world.render (training data) and Swift's Renderer (which previews use, docs/format.md,
+# "Previews") are compared through a committed fixture of each render's FNV-1a hash: this test
+# checks that the fixture holds Python's renders, RendererTests.swift that Swift's are the same.
+
+RENDER_FIXTURE = FIXTURE.with_name("renders.jsonl")
+
+
+def fnv1a64(data: bytes) -> str:
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def render_cases():
+    """Every shape at every size (at even and odd centres) on every background; then sampled
+    scenes of every category."""
+    from ponder_train.sampler import solve_scene
+    from ponder_train.world import BACKGROUNDS, SHAPES, SIZE_PX, Obj, Scene, plan_text, render
+    scenes = []
+    for b in range(len(BACKGROUNDS)):
+        for k in range(len(SHAPES)):
+            scenes.append(Scene(b, [Obj(k, (k + b) % 8, SIZE_PX[i], 24 + 40 * i, 22 + 40 * i + (k % 2))
+                                    for i in range(len(SIZE_PX))]))
+    rng = np.random.default_rng(12)
+    for category in CATEGORIES:
+        for _ in range(8):
+            scene = solve_scene(parse_prompt(sample_prompt(rng, category)), rng)
+            if scene is not None:
+                scenes.append(scene)
+    return [{"plan": plan_text(s), "fnv1a64": fnv1a64(render(parse_plan(plan_text(s))).tobytes())} for s in scenes]
+
+
+def test_render_fixture_holds_pythons_renders():
+    committed = [json.loads(line) for line in RENDER_FIXTURE.read_text().splitlines()]
+    assert committed == render_cases(), f"regenerate with: python {Path(__file__).name} --write-fixture"
+
+
 if __name__ == "__main__":
     import sys
     if "--write-fixture" in sys.argv:
         FIXTURE.write_text("".join(json.dumps(c) + "\n" for c in satisfaction_cases()))
-        print(f"wrote {FIXTURE}")
+        RENDER_FIXTURE.write_text("".join(json.dumps(c) + "\n" for c in render_cases()))
+        print(f"wrote {FIXTURE} and {RENDER_FIXTURE}")
 
 
 def test_backgrounds_are_drawn_on_white_and_laid_in_as_python_does(model):
