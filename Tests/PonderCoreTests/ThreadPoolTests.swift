@@ -60,6 +60,23 @@ final class ThreadPoolTests: XCTestCase {
         XCTAssertEqual(wrong, 0)
     }
 
+    /// The VQ decoder's convolutions are split across threads too: the pixels, checked
+    /// drawing's redraws included, must not depend on how.
+    func testAnyThreadCountDecodesTheSamePixels() throws {
+        let model = SessionTests.model
+        func pixels(_ threads: Int) throws -> [UInt8] {
+            var p = SessionParameters()
+            p.seed = 0
+            p.threads = threads
+            let s = try Session(model: model, parameters: p)
+            _ = try s.plan(prompt: "a red circle to the left of a blue ring")
+            try s.draw()
+            return try s.decode()
+        }
+        let one = try pixels(1)
+        for threads in [2, 3, 8] { XCTAssertEqual(try pixels(threads), one, "\(threads) threads") }
+    }
+
     func testAnyThreadCountDrawsTheSameTokens() throws {
         let model = try Model(path: ConcurrencyTests.modelPath)
         func codes(_ threads: Int) throws -> [Int32] {

@@ -158,7 +158,17 @@ struct LayerStack: @unchecked Sendable {
                                         1, wp + r.lowerBound * kk, Int32(kk), cols, Int32(rows * ow),
                                         0, out + r.lowerBound * oh * ow, Int32(oh * ow))
                         }
-                        if let pool { pool.parallelFor(cout, work: cout * rows * ow * kk, channels) } else { channels(0..<cout) }
+                        // Split only at multiples of 16 channels: OpenBLAS computes an output the
+                        // same way in any such block, but not in blocks of a few rows, and the
+                        // image must not depend on the thread count.
+                        let blocks = (cout + 15) / 16
+                        if let pool {
+                            pool.parallelFor(blocks, work: cout * rows * ow * kk) { r in
+                                channels((16 * r.lowerBound)..<min(cout, 16 * r.upperBound))
+                            }
+                        } else {
+                            channels(0..<cout)
+                        }
                     }
                     y0 += rows
                 }
