@@ -21,7 +21,7 @@ the engine's fill (plan). The fills of the undrawn cells:
 - background: the encoder's codes of a white picture.
 - mirror: the drawn rows reflected about the frontier (row f + k is row f - 1 - k; the
   current row's undrawn cells, the row above).
-- plan: the encoder's codes of the plan rendered (world.render, on white); the engine's fill.
+- plan: the encoder's codes of the plan rendered (ponder_train.image.render, on white); the engine's fill.
 - composite: the plan fill's preview of the drawn rows above the plan's render of the rest,
   encoded (an encoder and a decoder pass per preview more than plan).
 
@@ -41,13 +41,13 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "training"))
 sys.path.insert(0, str(ROOT / "bindings" / "python"))
 import ponder  # noqa: E402
 from ponder_train.export import load_decoder, load_encoder  # noqa: E402
 from ponder_train.model import VQDecoder  # noqa: E402
-from ponder_train.sampler import CATEGORIES, sample_example  # noqa: E402
-from ponder_train.world import parse_plan, render  # noqa: E402
+from ponder_train.image.render import render  # noqa: E402
+from ponder_train.language.plan import parse_plan  # noqa: E402
+from ponder_train.scenes import CATEGORIES, sample_example  # noqa: E402
 
 GRID, CELL = 16, 8
 DISTANCES = range(1, 8)

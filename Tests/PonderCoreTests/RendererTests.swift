@@ -1,7 +1,7 @@
 import XCTest
 @testable import PonderCore
 
-/// Renderer (which previews use) against training's world.render, through
+/// Renderer (which previews use) against training's ponder_train.image.render, through
 /// Fixtures/renders.jsonl: each plan with the FNV-1a hash of Python's render, written and
 /// checked by bindings/python/tests/test_cross_language.py.
 final class RendererTests: XCTestCase {

@@ -4,7 +4,7 @@ import Glibc
 
 /// The Shapes world's renderer (docs/world.md, "Objects"): a plan drawn as the training data
 /// was, each pixel the background blended with each object's colour by the share of a 4 × 4
-/// grid of sub-samples inside its shape. Training's `world.render` is the same arithmetic in
+/// grid of sub-samples inside its shape. Training's `ponder_train.image.render` is the same arithmetic in
 /// the same order, and a test holds the two to each other byte for byte. The engine renders
 /// a plan to give previews the codes of what is still to come (Session+Decoding).
 public enum Renderer {

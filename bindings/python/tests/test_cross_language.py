@@ -156,7 +156,7 @@ def test_plan_satisfaction_fixture_holds_pythons_answers():
 
 
 # ---- Rendering a plan: one renderer, two implementations -----------------------------------
-# Python's world.render (training data) and Swift's Renderer (which previews use, docs/format.md,
+# Python's ponder_train.image.render (training data) and Swift's Renderer (which previews use, docs/format.md,
 # "Previews") are compared through a committed fixture of each render's FNV-1a hash: this test
 # checks that the fixture holds Python's renders, RendererTests.swift that Swift's are the same.
 
@@ -173,8 +173,10 @@ def fnv1a64(data: bytes) -> str:
 def render_cases():
     """Every shape at every size (at even and odd centres) on every background; then sampled
     scenes of every category."""
-    from ponder_train.sampler import solve_scene
-    from ponder_train.world import BACKGROUNDS, SHAPES, SIZE_PX, Obj, Scene, plan_text, render
+    from ponder_train.image.render import render
+    from ponder_train.language.plan import plan_text
+    from ponder_train.language.world import BACKGROUNDS, SHAPES, SIZE_PX, Obj, Scene
+    from ponder_train.scenes import solve_scene
     scenes = []
     for b in range(len(BACKGROUNDS)):
         for k in range(len(SHAPES)):
