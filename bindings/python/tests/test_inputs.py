@@ -139,7 +139,8 @@ def test_a_model_file_overwritten_in_place_changes_nothing(model_path, reader_pa
 # ---- One session, two threads -------------------------------------------------------------
 
 def test_a_second_thread_on_a_busy_session_gets_an_error(model):
-    with model.session(seed=1) as s:
+    # draft_tokens=0: a pass per token, so on_step sees done == 32 exactly.
+    with model.session(seed=1, draft_tokens=0) as s:
         s.plan(PROMPT)
         inside, answered = threading.Event(), threading.Event()
         seen = {}
@@ -281,7 +282,9 @@ def test_on_step_returning_false_stops_cleanly(model):
         seen.append(done)
         return done < 64
 
-    img = model.generate(PROMPT, seed=3, on_step=on_step)
+    # A pass per token (draft_tokens=0), so the callback sees every multiple of 16; the whole
+    # image below is drawn with the default drafts and must agree with it token for token.
+    img = model.generate(PROMPT, seed=3, on_step=on_step, draft_tokens=0)
     assert img.cancelled and len(img.codes) == 64 and seen == [16, 32, 48, 64]
     rgb = np.frombuffer(img.rgb, np.uint8).reshape(128, 128, 3)
     assert (rgb[-8:] == 128).all()  # the cells not drawn are grey
@@ -293,7 +296,7 @@ def test_on_step_returning_false_stops_cleanly(model):
 
 def test_a_stopped_drawing_resumes_to_the_same_image(model):
     whole = model.generate(PROMPT, seed=6, check=0).codes
-    with model.session(seed=6, check=0) as s:
+    with model.session(seed=6, check=0, draft_tokens=0) as s:  # a pass per token: stops at 100
         assert s.generate(PROMPT, on_step=lambda d, t: d < 100, step_size=10) is False
         assert len(s.tokens()) == 100
         assert s.draw() is True
@@ -308,7 +311,7 @@ def test_an_exception_in_on_step_stops_and_is_raised(model):
         if done == 48:
             raise Stop()
 
-    with model.session(seed=1) as s:
+    with model.session(seed=1, draft_tokens=0) as s:  # a pass per token: stops at 48
         with pytest.raises(Stop):
             s.generate(PROMPT, on_step=on_step)
         assert len(s.tokens()) == 48
