@@ -94,7 +94,10 @@ def test_an_interrupted_run_resumes_to_the_same_files(whole, prompts, tmp_path):
     out = tmp_path / "out"
     args = [sys.executable, "-m", "ponder", "batch", prompts, "-o", out, "--model", READER, "--contact-sheet",
             "--workers", "2"]
-    run = subprocess.Popen(list(map(str, args)), stderr=subprocess.PIPE, text=True, env=env(), start_new_session=True)
+    # SIGINT back to its default in the child: a test run started in the background of a
+    # shell inherits it ignored, and Python then never raises KeyboardInterrupt.
+    run = subprocess.Popen(list(map(str, args)), stderr=subprocess.PIPE, text=True, env=env(), start_new_session=True,
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     results = out / "results.jsonl"
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and (not results.exists() or len(results.read_text().splitlines()) < 40):
