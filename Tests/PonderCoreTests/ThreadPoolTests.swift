@@ -60,16 +60,21 @@ final class ThreadPoolTests: XCTestCase {
         XCTAssertEqual(wrong, 0)
     }
 
+    /// A planned session of `threads` threads.
+    func planned(_ model: Model, _ prompt: String, seed: UInt64, threads: Int) throws -> Session {
+        var p = SessionParameters()
+        p.seed = seed
+        p.threads = threads
+        let s = try Session(model: model, parameters: p)
+        _ = try s.plan(prompt: prompt)
+        return s
+    }
+
     /// The VQ decoder's convolutions are split across threads too: the pixels, checked
     /// drawing's redraws included, must not depend on how.
     func testAnyThreadCountDecodesTheSamePixels() throws {
-        let model = SessionTests.model
         func pixels(_ threads: Int) throws -> [UInt8] {
-            var p = SessionParameters()
-            p.seed = 0
-            p.threads = threads
-            let s = try Session(model: model, parameters: p)
-            _ = try s.plan(prompt: "a red circle to the left of a blue ring")
+            let s = try planned(SessionTests.model, "a red circle to the left of a blue ring", seed: 0, threads: threads)
             try s.draw()
             return try s.decode()
         }
@@ -80,11 +85,7 @@ final class ThreadPoolTests: XCTestCase {
     func testAnyThreadCountDrawsTheSameTokens() throws {
         let model = try Model(path: ConcurrencyTests.modelPath)
         func codes(_ threads: Int) throws -> [Int32] {
-            var p = SessionParameters()
-            p.seed = 5
-            p.threads = threads
-            let s = try Session(model: model, parameters: p)
-            _ = try s.plan(prompt: "a large red circle below a small blue star")
+            let s = try planned(model, "a large red circle below a small blue star", seed: 5, threads: threads)
             _ = try s.step(48)
             return s.codes
         }

@@ -70,8 +70,9 @@ extension Session {
             var next: [Int32] = []
             if j + 1 < fed.count {
                 for item in (j + 1)..<fed.count {
-                    next.append(guidedArgmax(state.logits(of: 0, after: item, tokens: fed.count),
-                                             state.logits(of: sequences - 1, after: item, tokens: fed.count)))
+                    next.append(sampleImageToken(state.logits(of: 0, after: item, tokens: fed.count),
+                                                 state.logits(of: sequences - 1, after: item, tokens: fed.count),
+                                                 with: reader))
                 }
             }
             drafts = (from: codes.count, tokens: next)
@@ -104,18 +105,6 @@ extension Session {
         return out
     }
 
-    /// The vocabulary id of the highest guided logit among the image codes.
-    private func guidedArgmax(_ cond: UnsafePointer<Float>, _ uncond: UnsafePointer<Float>) -> Int32 {
-        let vocab = model.vocabulary
-        let offset = vocab.imageCodeOffset
-        var best = 0, bestValue = -Float.infinity
-        for i in offset..<(offset + vocab.codebookSize) {
-            let v = guided ? uncond[i] + cfgScale * (cond[i] - uncond[i]) : cond[i]
-            if v > bestValue { best = i; bestValue = v }
-        }
-        return Int32(best)
-    }
-
     /// Draws the image tokens still to come, one at a time, calling `progress(done, total)`
     /// after each (checked drawing runs within the last one, before its call). When progress
     /// returns false before the last token, stops there and returns false: the tokens drawn so
@@ -141,12 +130,13 @@ extension Session {
     }
 
     /// Samples an image token from the given conditional and unconditional logits (indexed by
-    /// vocabulary id).
-    func sampleImageToken(_ cond: UnsafePointer<Float>, _ uncond: UnsafePointer<Float>) -> Int32 {
+    /// vocabulary id), with the session's sampler or another (the greedy `reader`
+    /// gives the guided argmax, which speculative drawing takes as its drafts).
+    func sampleImageToken(_ cond: UnsafePointer<Float>, _ uncond: UnsafePointer<Float>, with sampler: Sampler? = nil) -> Int32 {
         let vocab = model.vocabulary
         let offset = vocab.imageCodeOffset, k = vocab.codebookSize
         let scale = cfgScale, guided = self.guided
-        return sampler.sample(count: k) { ids, out in
+        return (sampler ?? self.sampler).sample(count: k) { ids, out in
             for i in 0..<k {
                 ids[i] = Int32(offset + i)
                 let c = cond[offset + i]

@@ -359,13 +359,7 @@ final class TransformerState {
             w.outputNorm.withUnsafeBufferPointer { nw in
                 forEachItem(n, width: d) { b in rmsNorm(x + b * d, nw.baseAddress!, xb + b * d, n: d, eps: hp.normEpsilon) }
             }
-            let output = w.output
-            output.quantize(xb, batch: n, into: xq)
-            let xq = UnsafePointer(self.xq)
-            pool.parallelFor(rows.count, work: rows.count * d * n) { range in
-                output.multiply(xq, batch: n, into: draftLogits,
-                                rows: (rows.lowerBound + range.lowerBound)..<(rows.lowerBound + range.upperBound))
-            }
+            matmul((w.output, draftLogits), input: xb, n, rows: rows)
             return
         }
         // Logits only for the last item of each sequence in the batch.
@@ -398,20 +392,23 @@ final class TransformerState {
     /// (q, k and v; gate and up) as one job over all their rows: one quantization of the input
     /// and one handoff to the workers instead of one per matrix. Each output is computed the
     /// same way whichever matrices share the job and whichever rows a thread gets.
+    /// With `rows`, only those rows of `a` (alone) are computed, still written at their place.
     private func matmul(_ a: (Matrix, UnsafeMutablePointer<Float>), _ b: (Matrix, UnsafeMutablePointer<Float>)? = nil,
-                        _ c: (Matrix, UnsafeMutablePointer<Float>)? = nil, input: UnsafePointer<Float>, _ batch: Int) {
+                        _ c: (Matrix, UnsafeMutablePointer<Float>)? = nil, input: UnsafePointer<Float>, _ batch: Int,
+                        rows only: Range<Int>? = nil) {
         // The loader gives all of them the input's width, so one quantization serves them all.
         a.0.quantize(input, batch: batch, into: xq)
         let xq = UnsafePointer(self.xq)
-        let na = a.0.rows, nb = b?.0.rows ?? 0, rows = na + nb + (c?.0.rows ?? 0)
+        let first = only?.lowerBound ?? 0
+        let na = only?.count ?? a.0.rows, nb = b?.0.rows ?? 0, rows = na + nb + (c?.0.rows ?? 0)
         pool.parallelFor(rows, work: rows * a.0.cols * batch) { range in
-            func part(_ m: Matrix, _ out: UnsafeMutablePointer<Float>, from start: Int) {
-                let lo = max(range.lowerBound, start) - start, hi = min(range.upperBound, start + m.rows) - start
-                if lo < hi { m.multiply(xq, batch: batch, into: out, rows: lo..<hi) }
+            func part(_ m: Matrix, _ out: UnsafeMutablePointer<Float>, from start: Int, count: Int, offset: Int = 0) {
+                let lo = max(range.lowerBound, start) - start, hi = min(range.upperBound, start + count) - start
+                if lo < hi { m.multiply(xq, batch: batch, into: out, rows: (offset + lo)..<(offset + hi)) }
             }
-            part(a.0, a.1, from: 0)
-            if let b { part(b.0, b.1, from: na) }
-            if let c { part(c.0, c.1, from: na + nb) }
+            part(a.0, a.1, from: 0, count: na, offset: first)
+            if let b { part(b.0, b.1, from: na, count: nb) }
+            if let c { part(c.0, c.1, from: na + nb, count: c.0.rows) }
         }
     }
 
