@@ -44,8 +44,42 @@ static uint16_t float_to_half(float f) {
     return (uint16_t)(sign | half);
 }
 
-void pk_silu(float *x, int n) {
-    for (int i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-x[i]));
+// e^x as exp8 below computes it, one value at a time with the same operations (fmaf for
+// each fused multiply-add), so the image layers give the same bits on every processor.
+static float exp1(float x) {
+    x = fminf(fmaxf(x, -87.0f), 88.0f);
+    float n = nearbyintf(x * 1.44269504088896341f);
+    float r = fmaf(-n, 0.693359375f, x);
+    r = fmaf(-n, -2.12194440e-4f, r);
+    float p = 1.9875691500e-4f;
+    p = fmaf(p, r, 1.3981999507e-3f);
+    p = fmaf(p, r, 8.3334519073e-3f);
+    p = fmaf(p, r, 4.1665795894e-2f);
+    p = fmaf(p, r, 1.6666665459e-1f);
+    p = fmaf(p, r, 5.0000001201e-1f);
+    p = fmaf(p, r * r, r + 1.0f);
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+
+static void silu_portable(float *x, int n) {
+    for (int i = 0; i < n; i++) x[i] = x[i] / (1.0f + exp1(-x[i]));
+}
+
+static void softmax_planes_portable(float *x, int c, int plane, int i0) {
+    for (int i = i0; i < plane; i++) {
+        float m = x[i];
+        for (int ch = 1; ch < c; ch++) m = fmaxf(m, x[(size_t)ch * plane + i]);
+        float sum = 0;
+        for (int ch = 0; ch < c; ch++) {
+            float e = exp1(x[(size_t)ch * plane + i] - m);
+            x[(size_t)ch * plane + i] = e;
+            sum += e;
+        }
+        for (int ch = 0; ch < c; ch++) x[(size_t)ch * plane + i] /= sum;
+    }
 }
 
 static void swiglu_portable(const float *gate, const float *up, float *out, int n) {
@@ -555,6 +589,37 @@ PK_AVX2 static void store_halves_avx2(const float *x, uint16_t *out, int n) {
     for (; i < n; i++) out[i] = float_to_half(x[i]);  // the portable rounding, tested through here
 }
 
+PK_AVX2 static void silu_avx2(float *x, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 g = _mm256_loadu_ps(x + i);
+        __m256 e = exp8(_mm256_sub_ps(_mm256_setzero_ps(), g));
+        _mm256_storeu_ps(x + i, _mm256_div_ps(g, _mm256_add_ps(_mm256_set1_ps(1.0f), e)));
+    }
+    silu_portable(x + i, n - i);
+}
+
+// Eight pixels at a time, over the channel planes.
+PK_AVX2 static void softmax_planes_avx2(float *x, int c, int plane) {
+    int i = 0;
+    for (; i + 8 <= plane; i += 8) {
+        __m256 m = _mm256_loadu_ps(x + i);
+        for (int ch = 1; ch < c; ch++) m = _mm256_max_ps(m, _mm256_loadu_ps(x + (size_t)ch * plane + i));
+        __m256 sum = _mm256_setzero_ps();
+        for (int ch = 0; ch < c; ch++) {
+            float *p = x + (size_t)ch * plane + i;
+            __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(p), m));
+            _mm256_storeu_ps(p, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        for (int ch = 0; ch < c; ch++) {
+            float *p = x + (size_t)ch * plane + i;
+            _mm256_storeu_ps(p, _mm256_div_ps(_mm256_loadu_ps(p), sum));
+        }
+    }
+    softmax_planes_portable(x, c, plane, i);
+}
+
 // SiLU(gate) · up, eight at a time: silu(x) = x / (1 + e^-x).
 PK_AVX2 static void swiglu_avx2(const float *gate, const float *up, float *out, int n) {
     int i = 0;
@@ -674,4 +739,186 @@ void pk_store_halves(const float *x, uint16_t *out, int n) {
     }
 #endif
     for (int i = 0; i < n; i++) out[i] = float_to_half(x[i]);
+}
+
+// ---- Direct stride-1 convolutions (the VQ decoder's and encoder's) ----
+//
+// Each output is Σ over (ci, ky, kx) in that order of fma(weight, input, acc) from 0, plus
+// the bias at the end, on every path: the portable loop uses fmaf, so all three give the
+// same bits, and an output does not depend on which block or band it was computed in.
+
+enum { PK_CONV_BLOCK = 8 };
+
+size_t pk_conv_packed_floats(int cin, int cout, int k) {
+    return (size_t)(cout + PK_CONV_BLOCK - 1) / PK_CONV_BLOCK * (size_t)cin * k * k * PK_CONV_BLOCK;
+}
+
+void pk_conv_pack(const float *weight, int cin, int cout, int k, float *packed) {
+    int blocks = (cout + PK_CONV_BLOCK - 1) / PK_CONV_BLOCK, taps = cin * k * k;
+    for (int b = 0; b < blocks; b++) {
+        for (int t = 0; t < taps; t++) {
+            for (int j = 0; j < PK_CONV_BLOCK; j++) {
+                int co = b * PK_CONV_BLOCK + j;
+                packed[((size_t)b * taps + t) * PK_CONV_BLOCK + j] = co < cout ? weight[(size_t)co * taps + t] : 0.0f;
+            }
+        }
+    }
+}
+
+void pk_conv_pad(const float *x, int cin, int h, int w, int pad, float *padded) {
+    int ph = h + 2 * pad, pw = w + 2 * pad;
+    memset(padded, 0, sizeof(float) * (size_t)cin * ph * pw);
+    for (int c = 0; c < cin; c++) {
+        for (int y = 0; y < h; y++) {
+            memcpy(padded + ((size_t)c * ph + y + pad) * pw + pad, x + ((size_t)c * h + y) * w, sizeof(float) * (size_t)w);
+        }
+    }
+}
+
+static void conv_portable(const float *xp, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
+                          float *out, int b0, int b1, int y0, int y1) {
+    int pad = k / 2, ph = h + 2 * pad, pw = w + 2 * pad, taps = cin * k * k;
+    for (int b = b0; b < b1; b++) {
+        const float *wb = packed + (size_t)b * taps * PK_CONV_BLOCK;
+        for (int j = 0; j < PK_CONV_BLOCK; j++) {
+            int co = b * PK_CONV_BLOCK + j;
+            if (co >= cout) break;
+            for (int y = y0; y < y1; y++) {
+                for (int x = 0; x < w; x++) {
+                    float acc = 0;
+                    for (int ci = 0; ci < cin; ci++) {
+                        for (int ky = 0; ky < k; ky++) {
+                            const float *row = xp + ((size_t)ci * ph + y + ky) * pw + x;
+                            for (int kx = 0; kx < k; kx++) {
+                                acc = fmaf(wb[((size_t)(ci * k + ky) * k + kx) * PK_CONV_BLOCK + j], row[kx], acc);
+                            }
+                        }
+                    }
+                    out[((size_t)co * h + y) * w + x] = acc + bias[co];
+                }
+            }
+        }
+    }
+}
+
+#ifdef PK_X86
+static PK_AVX2 void conv_avx2(const float *xp, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
+                              float *out, int b0, int b1, int y0, int y1) {
+    int pad = k / 2, ph = h + 2 * pad, pw = w + 2 * pad, taps = cin * k * k;
+    static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
+    for (int b = b0; b < b1; b++) {
+        const float *wb = packed + (size_t)b * taps * PK_CONV_BLOCK;
+        for (int y = y0; y < y1; y++) {
+            for (int x0 = 0; x0 < w; x0 += 8) {
+                int n = w - x0 < 8 ? w - x0 : 8;
+                __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 8 - n));
+                __m256 acc[PK_CONV_BLOCK];
+                for (int j = 0; j < PK_CONV_BLOCK; j++) acc[j] = _mm256_setzero_ps();
+                const float *wt = wb;
+                for (int ci = 0; ci < cin; ci++) {
+                    for (int ky = 0; ky < k; ky++) {
+                        const float *row = xp + ((size_t)ci * ph + y + ky) * pw + x0;
+                        for (int kx = 0; kx < k; kx++, wt += PK_CONV_BLOCK) {
+                            __m256 v = _mm256_maskload_ps(row + kx, mask);
+                            for (int j = 0; j < PK_CONV_BLOCK; j++) acc[j] = _mm256_fmadd_ps(_mm256_broadcast_ss(wt + j), v, acc[j]);
+                        }
+                    }
+                }
+                for (int j = 0; j < PK_CONV_BLOCK; j++) {
+                    int co = b * PK_CONV_BLOCK + j;
+                    if (co >= cout) break;
+                    _mm256_maskstore_ps(out + ((size_t)co * h + y) * w + x0, mask, _mm256_add_ps(acc[j], _mm256_set1_ps(bias[co])));
+                }
+            }
+        }
+    }
+}
+
+// Two vectors of 16 pixels per pass (one where fewer than 17 are left), each weight
+// broadcast once for both.
+static PK_AVX512 void conv_avx512(const float *xp, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
+                                  float *out, int b0, int b1, int y0, int y1) {
+    int pad = k / 2, ph = h + 2 * pad, pw = w + 2 * pad, taps = cin * k * k;
+    for (int b = b0; b < b1; b++) {
+        const float *wb = packed + (size_t)b * taps * PK_CONV_BLOCK;
+        for (int y = y0; y < y1; y++) {
+            for (int x0 = 0; x0 < w; x0 += 32) {
+                int n = w - x0 < 32 ? w - x0 : 32;
+                __mmask16 m1 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
+                __mmask16 m2 = (__mmask16)(n >= 32 ? 0xffff : n > 16 ? (1u << (n - 16)) - 1 : 0);
+                __m512 a[PK_CONV_BLOCK], c[PK_CONV_BLOCK];
+                for (int j = 0; j < PK_CONV_BLOCK; j++) a[j] = c[j] = _mm512_setzero_ps();
+                const float *wt = wb;
+                if (m2) {
+                    for (int ci = 0; ci < cin; ci++) {
+                        for (int ky = 0; ky < k; ky++) {
+                            const float *row = xp + ((size_t)ci * ph + y + ky) * pw + x0;
+                            for (int kx = 0; kx < k; kx++, wt += PK_CONV_BLOCK) {
+                                __m512 v = _mm512_maskz_loadu_ps(m1, row + kx), u = _mm512_maskz_loadu_ps(m2, row + kx + 16);
+                                for (int j = 0; j < PK_CONV_BLOCK; j++) {
+                                    __m512 s = _mm512_set1_ps(wt[j]);
+                                    a[j] = _mm512_fmadd_ps(s, v, a[j]);
+                                    c[j] = _mm512_fmadd_ps(s, u, c[j]);
+                                }
+                            }
+                        }
+                    }
+                } else {
+                    for (int ci = 0; ci < cin; ci++) {
+                        for (int ky = 0; ky < k; ky++) {
+                            const float *row = xp + ((size_t)ci * ph + y + ky) * pw + x0;
+                            for (int kx = 0; kx < k; kx++, wt += PK_CONV_BLOCK) {
+                                __m512 v = _mm512_maskz_loadu_ps(m1, row + kx);
+                                for (int j = 0; j < PK_CONV_BLOCK; j++) a[j] = _mm512_fmadd_ps(_mm512_set1_ps(wt[j]), v, a[j]);
+                            }
+                        }
+                    }
+                }
+                for (int j = 0; j < PK_CONV_BLOCK; j++) {
+                    int co = b * PK_CONV_BLOCK + j;
+                    if (co >= cout) break;
+                    __m512 bj = _mm512_set1_ps(bias[co]);
+                    float *o = out + ((size_t)co * h + y) * w + x0;
+                    _mm512_mask_storeu_ps(o, m1, _mm512_add_ps(a[j], bj));
+                    if (m2) _mm512_mask_storeu_ps(o + 16, m2, _mm512_add_ps(c[j], bj));
+                }
+            }
+        }
+    }
+}
+#endif
+
+void pk_conv2d(const float *padded, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
+               float *out, int b0, int b1, int y0, int y1) {
+#ifdef PK_X86
+    if (has_avx512_vnni()) {
+        conv_avx512(padded, cin, h, w, k, packed, bias, cout, out, b0, b1, y0, y1);
+        return;
+    }
+    if (has_avx2()) {
+        conv_avx2(padded, cin, h, w, k, packed, bias, cout, out, b0, b1, y0, y1);
+        return;
+    }
+#endif
+    conv_portable(padded, cin, h, w, k, packed, bias, cout, out, b0, b1, y0, y1);
+}
+
+void pk_silu(float *x, int n) {
+#ifdef PK_X86
+    if (has_avx2()) {
+        silu_avx2(x, n);
+        return;
+    }
+#endif
+    silu_portable(x, n);
+}
+
+void pk_softmax_planes(float *x, int c, int plane) {
+#ifdef PK_X86
+    if (has_avx2()) {
+        softmax_planes_avx2(x, c, plane);
+        return;
+    }
+#endif
+    softmax_planes_portable(x, c, plane, 0);
 }

@@ -1,3 +1,4 @@
+import Foundation
 import CPonderKernels
 @testable import PonderCore
 import XCTest
@@ -119,6 +120,86 @@ final class KernelTests: XCTestCase {
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The direct convolution against the sum it is defined as (Σ over channel, row, column of
+    /// fused multiply-adds from 0, then the bias), bit for bit: widths that end in a partial
+    /// vector or fit one, output channels that do not fill a block of 8, every kernel size the
+    /// format allows at stride 1, and any split of blocks and rows.
+    func testDirectConvolutionIsItsDefiningSumBitForBit() {
+        var rng = RandomSource(seed: 2)
+        func random() -> Float { rng.uniform() * 2 - 1 }
+        for (cin, cout, k, h, w) in [(3, 5, 3, 4, 7), (16, 8, 3, 16, 16), (8, 12, 3, 5, 33), (4, 17, 1, 3, 40), (5, 9, 5, 6, 20),
+                                     (2, 3, 7, 9, 9), (6, 16, 3, 2, 130)] {
+            let x = (0..<(cin * h * w)).map { _ in random() }
+            let weight = (0..<(cout * cin * k * k)).map { _ in random() }
+            let bias = (0..<cout).map { _ in random() }
+            var packed = [Float](repeating: .nan, count: pk_conv_packed_floats(Int32(cin), Int32(cout), Int32(k)))
+            pk_conv_pack(weight, Int32(cin), Int32(cout), Int32(k), &packed)
+            var padded = [Float](repeating: .nan, count: cin * (h + k - 1) * (w + k - 1))
+            pk_conv_pad(x, Int32(cin), Int32(h), Int32(w), Int32(k / 2), &padded)
+            let blocks = (cout + 7) / 8
+            var whole = [Float](repeating: .nan, count: cout * h * w)
+            pk_conv2d(padded, Int32(cin), Int32(h), Int32(w), Int32(k), packed, bias, Int32(cout), &whole, 0, Int32(blocks), 0, Int32(h))
+            var pieces = [Float](repeating: .nan, count: cout * h * w)
+            for b in 0..<blocks {
+                for y in 0..<h {
+                    pk_conv2d(padded, Int32(cin), Int32(h), Int32(w), Int32(k), packed, bias, Int32(cout), &pieces, Int32(b), Int32(b + 1), Int32(y), Int32(y + 1))
+                }
+            }
+            let p = k / 2
+            var mismatches = 0
+            for co in 0..<cout {
+                for y in 0..<h {
+                    for xx in 0..<w {
+                        var acc: Float = 0
+                        for ci in 0..<cin {
+                            for ky in 0..<k {
+                                for kx in 0..<k {
+                                    let sy = y + ky - p, sx = xx + kx - p
+                                    let v: Float = sy >= 0 && sy < h && sx >= 0 && sx < w ? x[(ci * h + sy) * w + sx] : 0
+                                    acc.addProduct(weight[((co * cin + ci) * k + ky) * k + kx], v)  // fused
+                                }
+                            }
+                        }
+                        let expected = acc + bias[co], i = (co * h + y) * w + xx
+                        if whole[i].bitPattern != expected.bitPattern || pieces[i].bitPattern != expected.bitPattern { mismatches += 1 }
+                    }
+                }
+            }
+            XCTAssertEqual(mismatches, 0, "cin \(cin), cout \(cout), k \(k), \(h)×\(w)")
+        }
+    }
+
+    /// SiLU and the channel softmax give the same bits a value at a time (the portable path)
+    /// as eight or sixteen at a time (the vector path), and stay within a few ulp of the plain
+    /// formulas.
+    func testImageActivationsTakeTheSamePathOnEveryWidth() {
+        var rng = RandomSource(seed: 3)
+        let x = (0..<37).map { _ in (rng.uniform() * 2 - 1) * 20 } + [-100, 100, 0, -0.0]
+        var vector = x
+        pk_silu(&vector, Int32(x.count))
+        for (i, v) in x.enumerated() {
+            var one = [v]
+            pk_silu(&one, 1)
+            XCTAssertEqual(one[0].bitPattern, vector[i].bitPattern, "silu(\(v))")
+            let plain = Double(v) / (1 + Foundation.exp(-Double(v)))
+            XCTAssertEqual(Double(vector[i]), plain, accuracy: 4e-7 * max(1, abs(plain)), "silu(\(v))")
+        }
+        let c = 12, plane = 19
+        let logits = (0..<(c * plane)).map { _ in (rng.uniform() * 2 - 1) * 30 }
+        var all = logits
+        pk_softmax_planes(&all, Int32(c), Int32(plane))
+        for i in 0..<plane {
+            var one = (0..<c).map { logits[$0 * plane + i] }
+            pk_softmax_planes(&one, Int32(c), 1)
+            let m = one.indices.map { Double(logits[$0 * plane + i]) }.max()!
+            let total = (0..<c).reduce(0.0) { $0 + Foundation.exp(Double(logits[$1 * plane + i]) - m) }
+            for ch in 0..<c {
+                XCTAssertEqual(one[ch].bitPattern, all[ch * plane + i].bitPattern, "pixel \(i), channel \(ch)")
+                XCTAssertEqual(Double(all[ch * plane + i]), Foundation.exp(Double(logits[ch * plane + i]) - m) / total, accuracy: 1e-6)
             }
         }
     }

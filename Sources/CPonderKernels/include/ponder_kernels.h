@@ -59,10 +59,27 @@ void pk_store_halves(const float *x, uint16_t *out, int n);
 // out[i] = silu(gate[i]) · up[i] for n values (the feed-forward's gate; out may be gate).
 void pk_swiglu(const float *gate, const float *up, float *out, int n);
 
-// x[i] = silu(x[i]) = x[i] / (1 + e^-x[i]) for n values, with the C library's expf on every
-// processor (the VQ decoder's activation; the one definition the engine uses outside pk_swiglu's
-// vector path).
+// x[i] = silu(x[i]) = x[i] / (1 + e^-x[i]) for n values (the VQ decoder's activation), and the
+// softmax over c channel planes of `plane` values each, for every pixel (its last layers). Both
+// take e^x from Cephes' expf polynomial (within 2 ulp), computed with the same operations on
+// every processor, so the bits do not depend on the instruction set.
 void pk_silu(float *x, int n);
+void pk_softmax_planes(float *x, int c, int plane);
+
+// Direct stride-1 convolutions with a k × k kernel (k odd), zero padding k / 2, on channel
+// planes (the VQ decoder's layers; im2col + sgemm spends most of its time copying). Output
+// channels go in blocks of 8. pk_conv_packed_floats is the packed weights' size,
+// pk_conv_pack writes them from PyTorch's [cout][cin][k][k] order (the blocks padded with
+// zero channels), pk_conv_pad copies x (cin × h × w) into `padded` (cin × (h + k − 1) ×
+// (w + k − 1) floats) with its zero border. pk_conv2d computes the blocks b0..<b1 of output
+// channels for rows y0..<y1 into out (cout × h × w): out = bias + Σ_{ci, ky, kx} w · x, summed
+// in that order with fused multiply-adds on every processor, so the bits do not depend on
+// the instruction set or on how blocks and rows are split across threads.
+size_t pk_conv_packed_floats(int cin, int cout, int k);
+void pk_conv_pack(const float *weight, int cin, int cout, int k, float *packed);
+void pk_conv_pad(const float *x, int cin, int h, int w, int pad, float *padded);
+void pk_conv2d(const float *padded, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
+               float *out, int b0, int b1, int y0, int y1);
 
 // IEEE half to single precision, exactly (F16 tensors, Q8_0 scales, the key/value cache).
 float pk_half_to_float(uint16_t h);

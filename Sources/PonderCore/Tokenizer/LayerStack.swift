@@ -7,21 +7,26 @@ import Glibc
 /// A list of image layers read from a model file: the operations named in a string array
 /// (`ponder.decoder.ops`, `ponder.encoder.ops`) over convolutions stored as `PREFIX.NAME.*`
 /// tensors (docs/format.md, "Decoder" and "Encoder"). The VQ decoder and the VQ encoder are
-/// each one of these between their own first and last steps. Convolutions run as im2col +
-/// single-threaded sgemm, the output channels split across the session's threads.
+/// each one of these between their own first and last steps. Stride-1 convolutions (every
+/// decoder layer) run as direct kernels (pk_conv2d), blocks of output channels and rows
+/// split across the session's threads; stride-2 ones (the encoder's) as im2col + sgemm,
+/// the output channels split.
 struct LayerStack: @unchecked Sendable {
     /// Activation shape: channels, rows, columns.
     struct Shape: Equatable { var c: Int, h: Int, w: Int }
 
     enum Op {
         case conv(weight: [Float], bias: [Float], cin: Int, cout: Int, kernel: Int, stride: Int)
+        /// A stride-1 convolution with an odd kernel, its weights packed for pk_conv2d.
+        case directConv(packed: [Float], bias: [Float], cin: Int, cout: Int, kernel: Int)
         case relu, silu, tanh, softmax, upsample, push, add
     }
 
     let ops: [Op]
     let input: Shape, output: Shape
     let parameterCount: Int
-    /// Largest activation and im2col band, in floats, found when checking the layers.
+    /// Largest activation, and largest im2col band or padded input of a direct convolution,
+    /// in floats, found when checking the layers.
     private let maxActivation: Int
     private let maxColumns: Int
 
@@ -65,10 +70,17 @@ struct LayerStack: @unchecked Sendable {
                 }
                 let weight = Matrix(rows: cout, cols: cin * k * k, type: wt.type, data: file.data(of: wt)).floats()
                 let bias = Matrix(rows: 1, cols: cout, type: bt.type, data: file.data(of: bt)).floats()
-                ops.append(.conv(weight: weight, bias: bias, cin: cin, cout: cout, kernel: k, stride: stride))
-                count += wt.elementCount + bt.elementCount
                 let out = Shape(c: cout, h: s.h / stride, w: s.w / stride)
-                maxCols = max(maxCols, cin * k * k * out.w * LayerStack.bandRows(cin: cin, k: k, w: out.w, h: out.h))
+                if stride == 1 && k % 2 == 1 {
+                    var packed = [Float](repeating: 0, count: pk_conv_packed_floats(Int32(cin), Int32(cout), Int32(k)))
+                    weight.withUnsafeBufferPointer { w in pk_conv_pack(w.baseAddress!, Int32(cin), Int32(cout), Int32(k), &packed) }
+                    ops.append(.directConv(packed: packed, bias: bias, cin: cin, cout: cout, kernel: k))
+                    maxCols = max(maxCols, cin * (s.h + k - 1) * (s.w + k - 1))
+                } else {
+                    ops.append(.conv(weight: weight, bias: bias, cin: cin, cout: cout, kernel: k, stride: stride))
+                    maxCols = max(maxCols, cin * k * k * out.w * LayerStack.bandRows(cin: cin, k: k, w: out.w, h: out.h))
+                }
+                count += wt.elementCount + bt.elementCount
                 s = out
             case "relu" where parts.count == 1: ops.append(.relu)
             case "silu" where parts.count == 1: ops.append(.silu)
@@ -179,23 +191,36 @@ struct LayerStack: @unchecked Sendable {
                 }
                 swap(&cur, &spare)
                 c = cout; h = oh; w = ow
+            case let .directConv(packed, bias, cin, cout, k):
+                // The input with its zero border goes in the im2col scratch, which is sized
+                // for it (init).
+                pk_conv_pad(cur, Int32(cin), Int32(h), Int32(w), Int32(k / 2), cols)
+                let blocks = (cout + 7) / 8
+                packed.withUnsafeBufferPointer { wt in
+                    bias.withUnsafeBufferPointer { b in
+                        // Item i is output row i % h of channel block i / h.
+                        func rows(_ r: Range<Int>) {
+                            var i = r.lowerBound
+                            while i < r.upperBound {
+                                let block = i / h, y0 = i % h, y1 = min(h, y0 + r.upperBound - i)
+                                pk_conv2d(cols, Int32(cin), Int32(h), Int32(w), Int32(k), wt.baseAddress!, b.baseAddress!, Int32(cout),
+                                          spare, Int32(block), Int32(block + 1), Int32(y0), Int32(y1))
+                                i += y1 - y0
+                            }
+                        }
+                        if let pool {
+                            pool.parallelFor(blocks * h, work: cout * h * w * cin * k * k, rows)
+                        } else {
+                            rows(0..<(blocks * h))
+                        }
+                    }
+                }
+                swap(&cur, &spare)
+                c = cout
             case .relu: for i in 0..<n where cur[i] < 0 { cur[i] = 0 }
             case .silu: pk_silu(cur, Int32(n))
             case .tanh: for i in 0..<n { cur[i] = tanhf(cur[i]) }
-            case .softmax:
-                // Over the channels of each pixel.
-                let plane = h * w
-                for i in 0..<plane {
-                    var m = -Float.infinity
-                    for ch in 0..<c where cur[ch * plane + i] > m { m = cur[ch * plane + i] }
-                    var sum: Float = 0
-                    for ch in 0..<c {
-                        let e = expf(cur[ch * plane + i] - m)
-                        cur[ch * plane + i] = e
-                        sum += e
-                    }
-                    for ch in 0..<c { cur[ch * plane + i] /= sum }
-                }
+            case .softmax: pk_softmax_planes(cur, Int32(c), Int32(h * w))  // over the channels of each pixel
             case .upsample:
                 for ch in 0..<c {
                     for y in 0..<(2 * h) {
