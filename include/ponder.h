@@ -378,7 +378,9 @@ PONDER_API ponder_status ponder_redraw_region(ponder_session *session, int32_t x
 /* Adds one object by a phrase of the prompt language, which may place it against an object
  * of the picture with "the" ("a red star to the right of the blue circle"). The model
  * thinks the new object's plan line with the picture's objects fixed, so that the phrase
- * and the world's gap rules hold, and only its cells are drawn. A reference that names no
+ * and the world's gap rules hold, and only its cells are drawn. With checking on
+ * (check_attempts > 0), a new object still read wrong is planned again elsewhere, up to 3
+ * places (here and in ponder_redraw_region; docs/canvas.md). A reference that names no
  * object or more than one, no room for the object, or a picture that already holds 4
  * objects is PONDER_ERR_BAD_PROMPT with a message saying which. phrase: non-NULL. */
 PONDER_API ponder_status ponder_add(ponder_session *session, const char *phrase);

@@ -17,24 +17,29 @@ extension Session {
     /// read back, and the image kept is the one read with the fewest wrong objects (the
     /// latest on a tie), so checking never leaves an image worse by its own measure. With
     /// `within`, only those cells are ever redrawn (an edit checks what it drew, and keeps
-    /// the rest of the picture as it was).
-    func check(within: CellMask? = nil) throws {
+    /// the rest of the picture as it was). Says how many objects the image kept was read
+    /// wrong with, and whether none of them lies where a redraw (within `within`) could
+    /// reach; nothing checked counts as right.
+    @discardableResult
+    func check(within: CellMask? = nil) throws -> (clean: Bool, wrong: Int) {
         // Drawing without a plan has nothing to check against; a model without <describe>
         // cannot read its drawing.
-        guard let plan, parameters.checkAttempts > 0, model.vocabulary.describe != nil else { return }
+        let reads = parameters.checkAttempts
+        guard let plan, reads > 0, model.vocabulary.describe != nil else { return (true, 0) }
         let drawn = plan.objects
-        var best = (codes: codes, wrong: Int.max)
-        for attempt in 1...parameters.checkAttempts {
+        var best = (codes: codes, wrong: Int.max, clean: false)
+        for attempt in 1...reads {
             let seen = try readPlan(codes: codes).objects
             checksUsed += 1
             var (cells, wrong) = Session.cellsToRedraw(planned: drawn, seen: seen, hp: model.hyperParameters)
             if let within { cells = cells.filter { within[$0] } }
-            if wrong <= best.wrong { best = (codes, wrong) }
-            if cells.isEmpty || attempt == parameters.checkAttempts { break }
+            if wrong <= best.wrong { best = (codes, wrong, cells.isEmpty) }
+            if cells.isEmpty || attempt == reads { break }
             try redraw(cells, seed: parameters.seed ^ Session.checkStream ^ UInt64(attempt))
             redrawsUsed += 1
         }
         codes = best.codes
+        return (best.clean, best.wrong)
     }
 
     /// The grid cells (raster indices, ascending) that cover, with the margin, every object

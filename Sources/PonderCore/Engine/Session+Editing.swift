@@ -96,24 +96,28 @@ extension Session {
         }
         let kept = new.objects.filter { !unmatched.contains($0) }
         changed += unmatched
-        return try draw(canvas, as: new, cells: editCells(changed: changed, kept: kept), drawn: unmatched, kept: kept)
+        return try draw(canvas, as: new, cells: editCells(changed: changed, kept: kept), drawn: unmatched, kept: kept).canvas
     }
 
     /// Redraws a region (inpainting): the objects whose centres lie in `region` go, and
     /// with a phrase of the prompt language ("a small red star") one new object is planned
     /// inside the region; without one (nil or blank) the region is cleared to the background.
     /// The cells the region touches are redrawn, and those of the objects removed and added
-    /// with redrawMargin cells around.
+    /// with redrawMargin cells around. Checked, a new object still drawn wrong is planned
+    /// again elsewhere in the region (placeAttempts).
     public func redraw(_ canvas: Canvas, region: PixelBox, phrase: String?) throws -> Canvas {
         let box = try region.validated(width: World.canvas, height: World.canvas)
         let kept = canvas.plan.objects.filter { !box.contains(x: $0.x, y: $0.y) }
-        var changed = canvas.plan.objects.filter { box.contains(x: $0.x, y: $0.y) }
-        var plan = Plan(background: canvas.plan.background, objects: kept)
-        if let phrase, !Session.words(phrase).isEmpty {
-            let added: Plan.Object
+        let removed = canvas.plan.objects.filter { box.contains(x: $0.x, y: $0.y) }
+        let plan = Plan(background: canvas.plan.background, objects: kept)
+        guard let phrase, !Session.words(phrase).isEmpty else {
+            return try draw(canvas, as: plan, cells: editCells(changed: removed, kept: kept, region: box), drawn: [], kept: kept).canvas
+        }
+        return try drawPlaced(canvas) { attempt, avoiding in
+            let added: Plan.Object?
             do {
-                added = try place(phrase, into: plan, within: box)
-            } catch let e as PonderError where e.message.contains("names no object in the picture") && !changed.isEmpty {
+                added = try self.place(phrase, into: plan, within: box, attempt: attempt, avoiding: avoiding)
+            } catch let e as PonderError where e.message.contains("names no object in the picture") && !removed.isEmpty {
                 // The reference may name an object the region removes.
                 if (try? PhraseRequest(phrase, picture: canvas.plan)) != nil {
                     throw PonderError.badPrompt("'\(World.words(of: phrase).joined(separator: " "))' places the new object against an object "
@@ -121,11 +125,10 @@ extension Session {
                 }
                 throw e
             }
-            plan.objects.append(added)
-            changed.append(added)
+            guard let added else { return nil }
+            return (Plan(background: plan.background, objects: kept + [added]),
+                    self.editCells(changed: removed + [added], kept: kept, region: box), added, kept)
         }
-        return try draw(canvas, as: plan, cells: editCells(changed: changed, kept: kept, region: box),
-                        drawn: Array(plan.objects.dropFirst(kept.count)), kept: kept)
     }
 
     /// Adds one object by a phrase of the prompt language, which may place it against an
@@ -140,10 +143,51 @@ extension Session {
         guard canvas.plan.objects.count < World.maxObjects else {
             throw PonderError.badPrompt("the picture already holds \(canvas.plan.objects.count) objects, the most a picture may hold; remove one first")
         }
-        let added = try place(phrase, into: canvas.plan, within: nil)
-        let cells = editCells(changed: [added], kept: canvas.plan.objects)
-        return try draw(canvas, as: Plan(background: canvas.plan.background, objects: canvas.plan.objects + [added]),
-                        cells: cells, drawn: [added], kept: canvas.plan.objects)
+        return try drawPlaced(canvas) { attempt, avoiding in
+            guard let added = try self.place(phrase, into: canvas.plan, within: nil, attempt: attempt, avoiding: avoiding) else { return nil }
+            return (Plan(background: canvas.plan.background, objects: canvas.plan.objects + [added]),
+                    self.editCells(changed: [added], kept: canvas.plan.objects), added, canvas.plan.objects)
+        }
+    }
+
+    /// Places tried for a new object (add, and redraw with a phrase) when checked editing
+    /// reads it wrong: the model draws some objects badly in one place (beside an object
+    /// whose colour or shape it copies, or against the canvas's edge) and well in another,
+    /// where redrawing the same cells tends to repeat the mistake (docs/canvas.md).
+    public static let placeAttempts = 3
+
+    /// Draws the edit that `plan(attempt, avoiding)` makes (the new plan, the cells to redraw,
+    /// the new object, the objects kept), checked; while checking still reads the new object
+    /// wrong, the next is planned at least one cell from every place tried, up to
+    /// placeAttempts places. nil from `plan` means no other place is left. The result is the
+    /// first drawing read right, else the one read with the fewest wrong objects (the
+    /// earliest on a tie).
+    func drawPlaced(_ canvas: Canvas,
+                    plan: (_ attempt: Int, _ avoiding: [Plan.Object]) throws -> (Plan, CellMask, Plan.Object, [Plan.Object])?) throws -> Canvas {
+        let places = parameters.checkAttempts > 0 && model.vocabulary.describe != nil ? Session.placeAttempts : 1
+        var best: (canvas: Canvas, wrong: Int, edited: Int)?
+        var tried: [Plan.Object] = []
+        var checks = 0, redraws = 0
+        for attempt in 0..<places {
+            guard let (new, cells, added, kept) = try plan(attempt, tried) else { break }
+            tried.append(added)
+            let made = try draw(canvas, as: new, cells: cells, drawn: [added], kept: kept)
+            checks += checksUsed
+            redraws += redrawsUsed
+            if made.clean {
+                best = nil
+                break
+            }
+            if best == nil || made.wrong < best!.wrong { best = (made.canvas, made.wrong, editedCells) }
+        }
+        if let best {
+            restore(best.canvas)
+            editedCells = best.edited
+        }
+        checksUsed = checks
+        redrawsUsed = redraws
+        guard let result = self.canvas else { throw PonderError(.internal, "no place was tried for the new object") }
+        return result
     }
 
     /// The cells an edit redraws: every cell a changed object's box touches (before or after
@@ -170,7 +214,8 @@ extension Session {
     /// Redraws `cells` of the canvas for `plan`, checks them, and composites the result onto
     /// the canvas's picture (moved to the plan's background first if that changed).
     /// A failed edit leaves the session holding the input canvas.
-    func draw(_ canvas: Canvas, as plan: Plan, cells: CellMask, drawn: [Plan.Object], kept: [Plan.Object]) throws -> Canvas {
+    /// Also says what checked editing found (check(within:); right when unchecked).
+    func draw(_ canvas: Canvas, as plan: Plan, cells: CellMask, drawn: [Plan.Object], kept: [Plan.Object]) throws -> (canvas: Canvas, clean: Bool, wrong: Int) {
         do {
             return try drawAnew(canvas, as: plan, cells: cells, drawn: drawn, kept: kept)
         } catch {
@@ -179,7 +224,7 @@ extension Session {
         }
     }
 
-    private func drawAnew(_ canvas: Canvas, as plan: Plan, cells: CellMask, drawn: [Plan.Object], kept: [Plan.Object]) throws -> Canvas {
+    private func drawAnew(_ canvas: Canvas, as plan: Plan, cells: CellMask, drawn: [Plan.Object], kept: [Plan.Object]) throws -> (canvas: Canvas, clean: Bool, wrong: Int) {
         let hp = model.hyperParameters
         guard canvas.codes.count == hp.imageTokens, canvas.image.width == hp.imageWidth, canvas.image.height == hp.imageHeight else {
             throw PonderError.invalidArgument("the canvas was made for another model (\(canvas.image.width)×\(canvas.image.height), \(canvas.codes.count) codes)")
@@ -196,6 +241,7 @@ extension Session {
         self.plan = plan
         imageBackground = plan.background
         codes = canvas.codes
+        var found = (clean: true, wrong: 0)
         if !cells.isEmpty {
             // Only the cells of the objects drawn anew (their boxes and redrawMargin cells
             // around) are sampled. The others hold background by the plan: they become what
@@ -220,7 +266,7 @@ extension Session {
             if !sampled.isEmpty {
                 drawContext = try drawingContext(for: plan)
                 try redraw(sampled.indices, seed: parameters.seed ^ Session.editStream)
-                try check(within: sampled)
+                found = try check(within: sampled)
             }
             // A kept object sharing a cell with a changed one keeps its own pixels.
             picture = cells.composite(try decode(cells, halo: Session.decodeHalo), over: picture, kept: kept.map { PixelBox($0) })
@@ -228,7 +274,7 @@ extension Session {
         let made = Canvas(image: RGBImage(checkedWidth: hp.imageWidth, height: hp.imageHeight, pixels: picture), plan: plan, codes: codes)
         self.canvas = made
         editedCells = cells.indices.count
-        return made
+        return (made, found.clean, found.wrong)
     }
 
     /// Cells decoded around an edit's cells. The default model's decoder sees 4 cells far;
@@ -303,8 +349,10 @@ extension Session {
     /// Plans one new object for `phrase` beside `plan`'s objects: the model writes its plan
     /// line after the picture's (fed, not sampled), each word drawn from the words that keep
     /// the phrase true (shape, colour, size, region, relation), the world's margin and gap
-    /// rules, and the object inside `within` when given.
-    func place(_ phrase: String, into plan: Plan, within box: PixelBox?) throws -> Plan.Object {
+    /// rules, and the object inside `within` when given. `avoiding` holds places already
+    /// tried (drawPlaced): the new centre keeps more than checkTolerance from each on some
+    /// axis, and nil means no such place is left. `attempt` picks the sampler's stream.
+    func place(_ phrase: String, into plan: Plan, within box: PixelBox?, attempt: Int = 0, avoiding: [Plan.Object] = []) throws -> Plan.Object? {
         guard plan.objects.count < World.maxObjects else {
             throw PonderError.badPrompt("no room for '\(phrase)': the picture keeps \(plan.objects.count) objects, the most a picture may hold")
         }
@@ -337,6 +385,7 @@ extension Session {
             if let box {
                 guard x - s / 2 >= box.x0, x + s / 2 <= box.x1, y - s / 2 >= box.y0, y + s / 2 <= box.y1 else { return false }
             }
+            for o in avoiding where abs(o.x - x) <= Session.checkTolerance && abs(o.y - y) <= Session.checkTolerance { return false }
             return true
         }
         func xs(_ s: Int) -> [Int] {
@@ -355,6 +404,7 @@ extension Session {
                 + "and a \(World.sizes[wanted.first { World.sizePixels[$0] == smallest }!]) object needs \(smallest)×\(smallest)")
         }
         guard !sizes.isEmpty else {
+            if !avoiding.isEmpty { return nil }
             var reason = "every place breaks the \(World.gap) px gap to an object in the picture or the \(World.margin) px margin"
             if box != nil { reason += ", or leaves the region \(box!)" }
             throw PonderError.badPrompt("no room for '\(request.text)': \(reason)")
@@ -364,7 +414,7 @@ extension Session {
         let vocab = model.vocabulary
         let context = [vocab.bos] + (try model.tokens(request.prompt)) + [vocab.think] + model.tokens(plan)
         try feed(0, context)
-        sampler.rng = RandomSource(seed: parameters.seed ^ Session.placeStream)
+        sampler.rng = RandomSource(seed: parameters.seed ^ Session.placeStream ^ UInt64(attempt))
         func pick(_ words: [String]) throws -> String {
             let ids = words.map { vocab.id($0)! }
             let logits = state.logits(of: 0)

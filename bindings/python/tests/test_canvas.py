@@ -151,3 +151,22 @@ def test_kept_neighbour_in_a_shared_cell_is_untouched(shapes):
     for y in range(46, 82):
         row = slice((y * 128 + 61) * 3, (y * 128 + 97) * 3)
         assert out.rgb[row] == image.rgb[row], f"row {y} of the kept blue square changed"
+
+
+def test_add_plans_the_object_elsewhere_when_checking_reads_it_wrong(shapes):
+    # The model draws this heart wrong at the place it first plans (the check reads it wrong
+    # three times there), so checked adding plans it again at least one cell away, and the
+    # drawing discarded with the first place leaves no trace.
+    plan = "background white\nlarge brown triangle at 59 26\nlarge blue star at 60 102"
+    base = shapes.generate("a large brown triangle and a large blue star", plan=plan, seed=1)
+    phrase = "a small purple heart below the brown triangle"
+    first = shapes.add(base, phrase, seed=0, check=0).plan.splitlines()[-1].split()
+    checked = shapes.add(base, phrase, seed=0)
+    assert checked.checks > 3  # more than one place's reads
+    new = checked.plan.splitlines()[-1].split()
+    assert new[:3] == ["small", "purple", "heart"]
+    (fx, fy), (x, y) = map(int, first[-2:]), map(int, new[-2:])
+    assert abs(x - fx) > 8 or abs(y - fy) > 8
+    assert y > 26  # the phrase still holds
+    assert checked.plan.startswith(plan)
+    assert far_bytes_changed(base, checked, [box(x, y, 16)]) == 0
