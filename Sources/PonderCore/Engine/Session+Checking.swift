@@ -17,15 +17,15 @@ extension Session {
     /// read back, and the image kept is the one read with the fewest wrong objects (the
     /// latest on a tie), so checking never leaves an image worse by its own measure. With
     /// `within`, only those cells are ever redrawn (an edit checks what it drew, and keeps
-    /// the rest of the picture as it was). Says how many objects the image kept was read
-    /// wrong with, and whether none of them lies where a redraw (within `within`) could
-    /// reach; nothing checked counts as right.
+    /// the rest of the picture as it was). Returns false when the image kept still has an
+    /// object read wrong where a redraw (within `within`) could reach; true when it has
+    /// none, or when nothing was checked.
     @discardableResult
-    func check(within: CellMask? = nil) throws -> (clean: Bool, wrong: Int) {
+    func check(within: CellMask? = nil) throws -> Bool {
         // Drawing without a plan has nothing to check against; a model without <describe>
         // cannot read its drawing.
         let reads = parameters.checkAttempts
-        guard let plan, reads > 0, model.vocabulary.describe != nil else { return (true, 0) }
+        guard let plan, reads > 0, model.vocabulary.describe != nil else { return true }
         let drawn = plan.objects
         var best = (codes: codes, wrong: Int.max, clean: false)
         for attempt in 1...reads {
@@ -39,7 +39,7 @@ extension Session {
             redrawsUsed += 1
         }
         codes = best.codes
-        return (best.clean, best.wrong)
+        return best.clean
     }
 
     /// The grid cells (raster indices, ascending) that cover, with the margin, every object
