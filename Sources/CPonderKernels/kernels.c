@@ -68,8 +68,8 @@ static void silu_portable(float *x, int n) {
     for (int i = 0; i < n; i++) x[i] = x[i] / (1.0f + exp1(-x[i]));
 }
 
-static void softmax_planes_portable(float *x, int c, int plane, int i0) {
-    for (int i = i0; i < plane; i++) {
+static void softmax_planes_portable(float *x, int c, int plane, int i0, int n) {
+    for (int i = i0; i < n; i++) {
         float m = x[i];
         for (int ch = 1; ch < c; ch++) m = fmaxf(m, x[(size_t)ch * plane + i]);
         float sum = 0;
@@ -600,9 +600,9 @@ PK_AVX2 static void silu_avx2(float *x, int n) {
 }
 
 // Eight pixels at a time, over the channel planes.
-PK_AVX2 static void softmax_planes_avx2(float *x, int c, int plane) {
+PK_AVX2 static void softmax_planes_avx2(float *x, int c, int plane, int n) {
     int i = 0;
-    for (; i + 8 <= plane; i += 8) {
+    for (; i + 8 <= n; i += 8) {
         __m256 m = _mm256_loadu_ps(x + i);
         for (int ch = 1; ch < c; ch++) m = _mm256_max_ps(m, _mm256_loadu_ps(x + (size_t)ch * plane + i));
         __m256 sum = _mm256_setzero_ps();
@@ -617,7 +617,7 @@ PK_AVX2 static void softmax_planes_avx2(float *x, int c, int plane) {
             _mm256_storeu_ps(p, _mm256_div_ps(_mm256_loadu_ps(p), sum));
         }
     }
-    softmax_planes_portable(x, c, plane, i);
+    softmax_planes_portable(x, c, plane, i, n);
 }
 
 // SiLU(gate) · up, eight at a time: silu(x) = x / (1 + e^-x).
@@ -776,7 +776,7 @@ void pk_conv_pad(const float *x, int cin, int h, int w, int pad, float *padded) 
 }
 
 static void conv_portable(const float *xp, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
-                          float *out, int b0, int b1, int y0, int y1) {
+                          float *out, int b0, int b1, int y0, int y1, int x0, int x1) {
     int pad = k / 2, ph = h + 2 * pad, pw = w + 2 * pad, taps = cin * k * k;
     for (int b = b0; b < b1; b++) {
         const float *wb = packed + (size_t)b * taps * PK_CONV_BLOCK;
@@ -784,7 +784,7 @@ static void conv_portable(const float *xp, int cin, int h, int w, int k, const f
             int co = b * PK_CONV_BLOCK + j;
             if (co >= cout) break;
             for (int y = y0; y < y1; y++) {
-                for (int x = 0; x < w; x++) {
+                for (int x = x0; x < x1; x++) {
                     float acc = 0;
                     for (int ci = 0; ci < cin; ci++) {
                         for (int ky = 0; ky < k; ky++) {
@@ -803,14 +803,14 @@ static void conv_portable(const float *xp, int cin, int h, int w, int k, const f
 
 #ifdef PK_X86
 static PK_AVX2 void conv_avx2(const float *xp, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
-                              float *out, int b0, int b1, int y0, int y1) {
+                              float *out, int b0, int b1, int y0, int y1, int xs, int xe) {
     int pad = k / 2, ph = h + 2 * pad, pw = w + 2 * pad, taps = cin * k * k;
     static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     for (int b = b0; b < b1; b++) {
         const float *wb = packed + (size_t)b * taps * PK_CONV_BLOCK;
         for (int y = y0; y < y1; y++) {
-            for (int x0 = 0; x0 < w; x0 += 8) {
-                int n = w - x0 < 8 ? w - x0 : 8;
+            for (int x0 = xs; x0 < xe; x0 += 8) {
+                int n = xe - x0 < 8 ? xe - x0 : 8;
                 __m256i mask = _mm256_loadu_si256((const __m256i *)(lanes + 8 - n));
                 __m256 acc[PK_CONV_BLOCK];
                 for (int j = 0; j < PK_CONV_BLOCK; j++) acc[j] = _mm256_setzero_ps();
@@ -837,13 +837,13 @@ static PK_AVX2 void conv_avx2(const float *xp, int cin, int h, int w, int k, con
 // Two vectors of 16 pixels per pass (one where fewer than 17 are left), each weight
 // broadcast once for both.
 static PK_AVX512 void conv_avx512(const float *xp, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
-                                  float *out, int b0, int b1, int y0, int y1) {
+                                  float *out, int b0, int b1, int y0, int y1, int xs, int xe) {
     int pad = k / 2, ph = h + 2 * pad, pw = w + 2 * pad, taps = cin * k * k;
     for (int b = b0; b < b1; b++) {
         const float *wb = packed + (size_t)b * taps * PK_CONV_BLOCK;
         for (int y = y0; y < y1; y++) {
-            for (int x0 = 0; x0 < w; x0 += 32) {
-                int n = w - x0 < 32 ? w - x0 : 32;
+            for (int x0 = xs; x0 < xe; x0 += 32) {
+                int n = xe - x0 < 32 ? xe - x0 : 32;
                 __mmask16 m1 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
                 __mmask16 m2 = (__mmask16)(n >= 32 ? 0xffff : n > 16 ? (1u << (n - 16)) - 1 : 0);
                 __m512 a[PK_CONV_BLOCK], c[PK_CONV_BLOCK];
@@ -889,18 +889,18 @@ static PK_AVX512 void conv_avx512(const float *xp, int cin, int h, int w, int k,
 #endif
 
 void pk_conv2d(const float *padded, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
-               float *out, int b0, int b1, int y0, int y1) {
+               float *out, int b0, int b1, int y0, int y1, int x0, int x1) {
 #ifdef PK_X86
     if (has_avx512_vnni()) {
-        conv_avx512(padded, cin, h, w, k, packed, bias, cout, out, b0, b1, y0, y1);
+        conv_avx512(padded, cin, h, w, k, packed, bias, cout, out, b0, b1, y0, y1, x0, x1);
         return;
     }
     if (has_avx2()) {
-        conv_avx2(padded, cin, h, w, k, packed, bias, cout, out, b0, b1, y0, y1);
+        conv_avx2(padded, cin, h, w, k, packed, bias, cout, out, b0, b1, y0, y1, x0, x1);
         return;
     }
 #endif
-    conv_portable(padded, cin, h, w, k, packed, bias, cout, out, b0, b1, y0, y1);
+    conv_portable(padded, cin, h, w, k, packed, bias, cout, out, b0, b1, y0, y1, x0, x1);
 }
 
 void pk_silu(float *x, int n) {
@@ -913,12 +913,12 @@ void pk_silu(float *x, int n) {
     silu_portable(x, n);
 }
 
-void pk_softmax_planes(float *x, int c, int plane) {
+void pk_softmax_planes(float *x, int c, int plane, int n) {
 #ifdef PK_X86
     if (has_avx2()) {
-        softmax_planes_avx2(x, c, plane);
+        softmax_planes_avx2(x, c, plane, n);
         return;
     }
 #endif
-    softmax_planes_portable(x, c, plane, 0);
+    softmax_planes_portable(x, c, plane, 0, n);
 }

@@ -197,6 +197,32 @@ final class CanvasTests: XCTestCase {
         XCTAssertGreaterThan(try worst(halo: 0), 8)  // the halo is needed
     }
 
+    /// Decoding only what a box of cells depends on gives those cells the same bytes as
+    /// decoding the whole window, wherever the box lies in it (edges of the grid included).
+    func testDecodingTheUsedCellsOfAWindowIsExact() throws {
+        let s = try session()
+        _ = try base(s)
+        let decoder = s.model.decoder
+        for (window, used) in [(GridWindow(x0: 0, y0: 0, x1: 16, y1: 16), GridWindow(x0: 5, y0: 6, x1: 9, y1: 8)),
+                               (GridWindow(x0: 2, y0: 3, x1: 13, y1: 12), GridWindow(x0: 5, y0: 6, x1: 10, y1: 9)),
+                               (GridWindow(x0: 0, y0: 9, x1: 7, y1: 16), GridWindow(x0: 0, y0: 13, x1: 2, y1: 16)),
+                               (GridWindow(x0: 4, y0: 0, x1: 16, y1: 5), GridWindow(x0: 15, y0: 0, x1: 16, y1: 1))] {
+            var whole = [UInt8](repeating: 7, count: 128 * 128 * 3), part = whole
+            try decoder.decode(codes: s.codes, window: window, into: &whole, pool: s.pool)
+            try decoder.decode(codes: s.codes, window: window, used: used, into: &part, pool: s.pool)
+            for y in 0..<128 {
+                for x in 0..<128 {
+                    let inside = x / 8 >= used.x0 && x / 8 < used.x1 && y / 8 >= used.y0 && y / 8 < used.y1
+                    for ch in 0..<3 {
+                        let i = (y * 128 + x) * 3 + ch
+                        XCTAssertEqual(part[i], inside ? whole[i] : 7, "window \(window), cells \(used), pixel (\(x), \(y))")
+                        if part[i] != (inside ? whole[i] : 7) { return }
+                    }
+                }
+            }
+        }
+    }
+
     func testModelWithoutEncoderEditsItsDrawings() throws {
         let m = try Model(path: Self.root.appendingPathComponent("Tests/Fuzz/corpus/model/tiny-random.gguf").path)
         XCTAssertNil(m.blankCodes)

@@ -127,7 +127,7 @@ final class KernelTests: XCTestCase {
     /// The direct convolution against the sum it is defined as (Σ over channel, row, column of
     /// fused multiply-adds from 0, then the bias), bit for bit: widths that end in a partial
     /// vector or fit one, output channels that do not fill a block of 8, every kernel size the
-    /// format allows at stride 1, and any split of blocks and rows.
+    /// format allows at stride 1, and any split of blocks, rows and columns.
     func testDirectConvolutionIsItsDefiningSumBitForBit() {
         var rng = RandomSource(seed: 2)
         func random() -> Float { rng.uniform() * 2 - 1 }
@@ -142,11 +142,14 @@ final class KernelTests: XCTestCase {
             pk_conv_pad(x, Int32(cin), Int32(h), Int32(w), Int32(k / 2), &padded)
             let blocks = (cout + 7) / 8
             var whole = [Float](repeating: .nan, count: cout * h * w)
-            pk_conv2d(padded, Int32(cin), Int32(h), Int32(w), Int32(k), packed, bias, Int32(cout), &whole, 0, Int32(blocks), 0, Int32(h))
+            pk_conv2d(padded, Int32(cin), Int32(h), Int32(w), Int32(k), packed, bias, Int32(cout), &whole, 0, Int32(blocks), 0, Int32(h), 0, Int32(w))
             var pieces = [Float](repeating: .nan, count: cout * h * w)
             for b in 0..<blocks {
                 for y in 0..<h {
-                    pk_conv2d(padded, Int32(cin), Int32(h), Int32(w), Int32(k), packed, bias, Int32(cout), &pieces, Int32(b), Int32(b + 1), Int32(y), Int32(y + 1))
+                    for (x0, x1) in [(0, w / 3), (w / 3, w)] where x0 < x1 {
+                        pk_conv2d(padded, Int32(cin), Int32(h), Int32(w), Int32(k), packed, bias, Int32(cout), &pieces,
+                                  Int32(b), Int32(b + 1), Int32(y), Int32(y + 1), Int32(x0), Int32(x1))
+                    }
                 }
             }
             let p = k / 2
@@ -191,10 +194,10 @@ final class KernelTests: XCTestCase {
         let c = 12, plane = 19
         let logits = (0..<(c * plane)).map { _ in (rng.uniform() * 2 - 1) * 30 }
         var all = logits
-        pk_softmax_planes(&all, Int32(c), Int32(plane))
+        pk_softmax_planes(&all, Int32(c), Int32(plane), Int32(plane))
         for i in 0..<plane {
             var one = (0..<c).map { logits[$0 * plane + i] }
-            pk_softmax_planes(&one, Int32(c), 1)
+            pk_softmax_planes(&one, Int32(c), 1, 1)
             let m = one.indices.map { Double(logits[$0 * plane + i]) }.max()!
             let total = (0..<c).reduce(0.0) { $0 + Foundation.exp(Double(logits[$1 * plane + i]) - m) }
             for ch in 0..<c {

@@ -60,11 +60,12 @@ void pk_store_halves(const float *x, uint16_t *out, int n);
 void pk_swiglu(const float *gate, const float *up, float *out, int n);
 
 // x[i] = silu(x[i]) = x[i] / (1 + e^-x[i]) for n values (the VQ decoder's activation), and the
-// softmax over c channel planes of `plane` values each, for every pixel (its last layers). Both
+// softmax over c channel planes (`plane` values apart) for each of the first n pixels of the
+// planes (its last layers). Both
 // take e^x from Cephes' expf polynomial (within 2 ulp), computed with the same operations on
 // every processor, so the bits do not depend on the instruction set.
 void pk_silu(float *x, int n);
-void pk_softmax_planes(float *x, int c, int plane);
+void pk_softmax_planes(float *x, int c, int plane, int n);
 
 // Direct stride-1 convolutions with a k × k kernel (k odd), zero padding k / 2, on channel
 // planes (the VQ decoder's layers; im2col + sgemm spends most of its time copying). Output
@@ -72,14 +73,15 @@ void pk_softmax_planes(float *x, int c, int plane);
 // pk_conv_pack writes them from PyTorch's [cout][cin][k][k] order (the blocks padded with
 // zero channels), pk_conv_pad copies x (cin × h × w) into `padded` (cin × (h + k − 1) ×
 // (w + k − 1) floats) with its zero border. pk_conv2d computes the blocks b0..<b1 of output
-// channels for rows y0..<y1 into out (cout × h × w): out = bias + Σ_{ci, ky, kx} w · x, summed
-// in that order with fused multiply-adds on every processor, so the bits do not depend on
-// the instruction set or on how blocks and rows are split across threads.
+// channels for rows y0..<y1 and columns x0..<x1 into out (cout × h × w; other outputs are left
+// as they are): out = bias + Σ_{ci, ky, kx} w · x, summed in that order with fused
+// multiply-adds on every processor, so the bits do not depend on the instruction set or on how
+// blocks, rows and columns are split.
 size_t pk_conv_packed_floats(int cin, int cout, int k);
 void pk_conv_pack(const float *weight, int cin, int cout, int k, float *packed);
 void pk_conv_pad(const float *x, int cin, int h, int w, int pad, float *padded);
 void pk_conv2d(const float *padded, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
-               float *out, int b0, int b1, int y0, int y1);
+               float *out, int b0, int b1, int y0, int y1, int x0, int x1);
 
 // IEEE half to single precision, exactly (F16 tensors, Q8_0 scales, the key/value cache).
 float pk_half_to_float(uint16_t h);

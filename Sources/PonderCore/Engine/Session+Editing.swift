@@ -293,7 +293,7 @@ extension Session {
     /// The pixels of the marked cells, on the plan's background: the codes decoded in
     /// windows of cells that hold them with `halo` cells around, one window per group of
     /// cells whose halos overlap (a moved object's old and new places apart); other pixels
-    /// are white.
+    /// are the background.
     func decode(_ cells: CellMask, halo: Int) throws -> [UInt8] {
         let hp = model.hyperParameters
         var windows: [GridWindow] = cells.indices.map { i in
@@ -318,7 +318,13 @@ extension Session {
         var rgb = [UInt8](repeating: 255, count: imageByteCount)
         try rgb.withUnsafeMutableBufferPointer { buffer in
             for window in windows {
-                try model.decoder.decode(codes: codes, window: window, into: buffer.baseAddress!, pool: pool)
+                // Only the marked cells' pixels are used: the box holding them.
+                var used: GridWindow?
+                for i in cells.indices {
+                    let cell = GridWindow(x0: i % hp.gridWidth, y0: i / hp.gridWidth, x1: i % hp.gridWidth + 1, y1: i / hp.gridWidth + 1)
+                    if window.overlaps(cell) { used = used?.union(cell) ?? cell }
+                }
+                try model.decoder.decode(codes: codes, window: window, used: used, into: buffer.baseAddress!, pool: pool)
             }
             Background.move(buffer.baseAddress!, pixels: hp.imageWidth * hp.imageHeight, from: 0, to: background)
         }

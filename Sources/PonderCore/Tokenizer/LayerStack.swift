@@ -120,12 +120,18 @@ struct LayerStack: @unchecked Sendable {
     /// planes), `read` gets the output activation. A smaller input (`rows` × `columns`, a
     /// window of the grid) runs the same layers on it: every layer is convolutional, so each
     /// activation shrinks with it and the scratch sized for the full input suffices.
-    func run(pool: ThreadPool?, rows: Int? = nil, columns: Int? = nil, fill: (UnsafeMutablePointer<Float>) -> Void,
-             read: (UnsafePointer<Float>) throws -> Void) throws {
+    ///
+    /// With `needed` (a region of the output), each layer computes only the part of its output
+    /// that the layers after it read for that region (its reach walked back through the list),
+    /// and `read` may use only that region: the values there are exactly those of the whole
+    /// run, at a fraction of its cost for an edit's few cells.
+    func run(pool: ThreadPool?, rows: Int? = nil, columns: Int? = nil, needed: Region? = nil,
+             fill: (UnsafeMutablePointer<Float>) -> Void, read: (UnsafePointer<Float>) throws -> Void) throws {
         let inputRows = rows ?? input.h, inputColumns = columns ?? input.w
         guard inputRows >= 1, inputRows <= input.h, inputColumns >= 1, inputColumns <= input.w else {
             throw PonderError(.internal, "layer window \(inputRows)×\(inputColumns) outside \(input.h)×\(input.w)")
         }
+        let regions = try outputRegions(rows: inputRows, columns: inputColumns, needed: needed)
         // Scratch: current, spare, im2col, saved activations.
         let cur0 = malloc(maxActivation * 4), spare0 = malloc(maxActivation * 4)
         // A window's band may take up to the 1 M floats bandRows allows even where the full
@@ -147,8 +153,12 @@ struct LayerStack: @unchecked Sendable {
 
         fill(cur)
         var c = input.c, h = inputRows, w = inputColumns
-        for op in ops {
+        for (op, g) in zip(ops, regions) {
             let n = c * h * w
+            // The rows of every channel plane that hold the region g (elementwise layers).
+            func planeRows(_ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
+                for ch in 0..<c { body(cur + ch * h * w + g.y0 * w, (g.y1 - g.y0) * w) }
+            }
             switch op {
             case let .conv(weight, bias, cin, cout, k, stride):
                 guard h % stride == 0, w % stride == 0 else {
@@ -195,36 +205,38 @@ struct LayerStack: @unchecked Sendable {
                 // The input with its zero border goes in the im2col scratch, which is sized
                 // for it (init).
                 pk_conv_pad(cur, Int32(cin), Int32(h), Int32(w), Int32(k / 2), cols)
-                let blocks = (cout + 7) / 8
+                let blocks = (cout + 7) / 8, height = g.y1 - g.y0
                 packed.withUnsafeBufferPointer { wt in
                     bias.withUnsafeBufferPointer { b in
-                        // Item i is output row i % h of channel block i / h.
+                        // Item i is row g.y0 + i % height of channel block i / height.
                         func rows(_ r: Range<Int>) {
                             var i = r.lowerBound
                             while i < r.upperBound {
-                                let block = i / h, y0 = i % h, y1 = min(h, y0 + r.upperBound - i)
+                                let block = i / height, y0 = i % height, y1 = min(height, y0 + r.upperBound - i)
                                 pk_conv2d(cols, Int32(cin), Int32(h), Int32(w), Int32(k), wt.baseAddress!, b.baseAddress!, Int32(cout),
-                                          spare, Int32(block), Int32(block + 1), Int32(y0), Int32(y1))
+                                          spare, Int32(block), Int32(block + 1), Int32(g.y0 + y0), Int32(g.y0 + y1), Int32(g.x0), Int32(g.x1))
                                 i += y1 - y0
                             }
                         }
                         if let pool {
-                            pool.parallelFor(blocks * h, work: cout * h * w * cin * k * k, rows)
+                            pool.parallelFor(blocks * height, work: cout * height * (g.x1 - g.x0) * cin * k * k, rows)
                         } else {
-                            rows(0..<(blocks * h))
+                            rows(0..<(blocks * height))
                         }
                     }
                 }
                 swap(&cur, &spare)
                 c = cout
-            case .relu: for i in 0..<n where cur[i] < 0 { cur[i] = 0 }
-            case .silu: pk_silu(cur, Int32(n))
-            case .tanh: for i in 0..<n { cur[i] = tanhf(cur[i]) }
-            case .softmax: pk_softmax_planes(cur, Int32(c), Int32(h * w))  // over the channels of each pixel
+            case .relu: planeRows { x, count in for i in 0..<count where x[i] < 0 { x[i] = 0 } }
+            case .silu: planeRows { x, count in pk_silu(x, Int32(count)) }
+            case .tanh: planeRows { x, count in for i in 0..<count { x[i] = tanhf(x[i]) } }
+            case .softmax:  // over the channels of each pixel
+                pk_softmax_planes(cur + g.y0 * w, Int32(c), Int32(h * w), Int32((g.y1 - g.y0) * w))
             case .upsample:
                 for ch in 0..<c {
-                    for y in 0..<(2 * h) {
-                        for x in 0..<(2 * w) { spare[(ch * 2 * h + y) * 2 * w + x] = cur[(ch * h + y / 2) * w + x / 2] }
+                    for y in g.y0..<g.y1 {
+                        let from = cur + (ch * h + y / 2) * w, to = spare + (ch * 2 * h + y) * 2 * w
+                        for x in 0..<(2 * w) { to[x] = from[x / 2] }
                     }
                 }
                 swap(&cur, &spare)
@@ -235,11 +247,64 @@ struct LayerStack: @unchecked Sendable {
                 saved.append(copy)
             case .add:
                 let top = saved.removeLast()
-                for i in 0..<n { cur[i] += top[i] }
+                for ch in 0..<c {
+                    for i in (ch * h * w + g.y0 * w)..<(ch * h * w + g.y1 * w) { cur[i] += top[i] }
+                }
                 top.deallocate()
             }
         }
         try read(cur)
+    }
+
+    /// A rectangle of an activation: rows y0..<y1, columns x0..<x1.
+    struct Region: Equatable {
+        var y0: Int, y1: Int, x0: Int, x1: Int
+
+        func grown(by r: Int, rows: Int, columns: Int) -> Region {
+            Region(y0: max(0, y0 - r), y1: min(rows, y1 + r), x0: max(0, x0 - r), x1: min(columns, x1 + r))
+        }
+
+        func union(_ o: Region) -> Region {
+            Region(y0: min(y0, o.y0), y1: max(y1, o.y1), x0: min(x0, o.x0), x1: max(x1, o.x1))
+        }
+    }
+
+    /// For each operation, the region of its output that the output region `needed` depends
+    /// on: walked back from the end, a convolution widens it by its kernel's reach (clipped
+    /// to the activation: outside it is zero padding, not data), an upsample halves it, and
+    /// a saved activation is needed where the later `add` needs it. Every region is the whole
+    /// activation without `needed`, or with a stride-2 convolution (the encoder's, which always
+    /// reads a whole picture).
+    private func outputRegions(rows: Int, columns: Int, needed: Region?) throws -> [Region] {
+        var sizes: [(h: Int, w: Int)] = []
+        var h = rows, w = columns, strided = false
+        for op in ops {
+            switch op {
+            case let .conv(_, _, _, _, _, stride): h /= stride; w /= stride; strided = strided || stride != 1
+            case .upsample: h *= 2; w *= 2
+            default: break
+            }
+            sizes.append((h, w))
+        }
+        var regions = sizes.map { Region(y0: 0, y1: $0.h, x0: 0, x1: $0.w) }
+        guard let needed, !strided else { return regions }
+        guard needed.y0 >= 0, needed.x0 >= 0, needed.y0 < needed.y1, needed.x0 < needed.x1, needed.y1 <= h, needed.x1 <= w else {
+            throw PonderError(.internal, "needed region \(needed) outside the \(h)×\(w) output")
+        }
+        var r = needed
+        var savedNeeds: [Region] = []
+        for i in ops.indices.reversed() {
+            let (ih, iw) = i == 0 ? (rows, columns) : sizes[i - 1]
+            switch ops[i] {
+            case let .directConv(_, _, _, _, k): regions[i] = r; r = r.grown(by: k / 2, rows: ih, columns: iw)
+            case let .conv(_, _, _, _, k, _): regions[i] = r; r = r.grown(by: k / 2, rows: ih, columns: iw)
+            case .upsample: regions[i] = r; r = Region(y0: r.y0 / 2, y1: (r.y1 + 1) / 2, x0: r.x0 / 2, x1: (r.x1 + 1) / 2)
+            case .add: regions[i] = r; savedNeeds.append(r)
+            case .push: r = r.union(savedNeeds.removeLast()); regions[i] = r
+            case .relu, .silu, .tanh, .softmax: regions[i] = r
+            }
+        }
+        return regions
     }
 
     /// Output rows per im2col band: as many as fit in about 4 MB of columns, at least one.

@@ -34,11 +34,14 @@ final class VQDecoder: @unchecked Sendable {
     }
 
     /// Decodes only the cells of `window` (their codes read from the full grid `codes`),
-    /// writing their pixels into `rgb`, a full image; other pixels are left as they are.
-    /// Cells outside the window count as zero padding, so pixels near a window edge inside
-    /// the grid differ a little from a full decode: callers keep a halo of cells around
-    /// what they use (Session+Editing).
-    func decode(codes: [Int32], window: GridWindow, into rgb: UnsafeMutablePointer<UInt8>, pool: ThreadPool? = nil) throws {
+    /// writing the pixels of the cells `used` (the whole window unless given; a box of cells
+    /// inside it) into `rgb`, a full image; other pixels are left as they are. Cells outside
+    /// the window count as zero padding, so pixels near a window edge inside the grid differ
+    /// a little from a full decode: callers keep a halo of cells around what they use
+    /// (Session+Editing). Only what the used cells depend on is computed (LayerStack.run's
+    /// `needed`), and their pixels are those of decoding the whole window.
+    func decode(codes: [Int32], window: GridWindow, used: GridWindow? = nil, into rgb: UnsafeMutablePointer<UInt8>,
+                pool: ThreadPool? = nil) throws {
         guard codes.count == gridWidth * gridHeight else { throw PonderError(.internal, "decoder got \(codes.count) codes") }
         guard window.x0 >= 0, window.y0 >= 0, window.x1 <= gridWidth, window.y1 <= gridHeight,
               window.x0 < window.x1, window.y0 < window.y1 else {
@@ -48,9 +51,17 @@ final class VQDecoder: @unchecked Sendable {
         for code in codes where code < 0 || Int(code) >= codebookSize {
             throw PonderError.invalidArgument("image code \(code) is outside the codebook of \(codebookSize)")
         }
+        let used = used ?? window
+        guard used.x0 >= window.x0, used.y0 >= window.y0, used.x1 <= window.x1, used.y1 <= window.y1,
+              used.x0 < used.x1, used.y0 < used.y1 else {
+            throw PonderError(.internal, "decoder cells \(used) outside the window \(window)")
+        }
         let c = embedDim, gw = window.x1 - window.x0, gh = window.y1 - window.y0, plane = gw * gh
         let cellW = width / gridWidth, cellH = height / gridHeight
-        try layers.run(pool: pool, rows: gh, columns: gw, fill: { cur in
+        // The used cells in pixels of the window's output.
+        let needed = LayerStack.Region(y0: (used.y0 - window.y0) * cellH, y1: (used.y1 - window.y0) * cellH,
+                                       x0: (used.x0 - window.x0) * cellW, x1: (used.x1 - window.x0) * cellW)
+        try layers.run(pool: pool, rows: gh, columns: gw, needed: used == window ? nil : needed, fill: { cur in
             codebook.withUnsafeBufferPointer { cb in
                 for gy in 0..<gh {
                     for gx in 0..<gw {
@@ -61,8 +72,8 @@ final class VQDecoder: @unchecked Sendable {
             }
         }, read: { cur in
             let ow = gw * cellW, oh = gh * cellH, plane = ow * oh
-            for y in 0..<oh {
-                for x in 0..<ow {
+            for y in needed.y0..<needed.y1 {
+                for x in needed.x0..<needed.x1 {
                     let i = y * ow + x, o = ((window.y0 * cellH + y) * width + window.x0 * cellW + x) * 3
                     for ch in 0..<3 {
                         let v = (cur[ch * plane + i] + 1) * 127.5
