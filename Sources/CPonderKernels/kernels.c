@@ -775,9 +775,15 @@ void pk_conv_pad(const float *x, int cin, int h, int w, int pad, float *padded) 
     }
 }
 
-static void conv_portable(const float *xp, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
+// Where a convolution reads: out[co][y][x] (planes of oh × ow) sums w · xp[ci][y + oy + ty][x + ox + tx]
+// over ty < kh, tx < kw, from a padded input of planes ph × pw.
+typedef struct {
+    int cin, ph, pw, kh, kw, oy, ox, oh, ow;
+} conv_geometry;
+
+static void conv_portable(const float *xp, conv_geometry g, const float *packed, const float *bias, int cout,
                           float *out, int b0, int b1, int y0, int y1, int x0, int x1) {
-    int pad = k / 2, ph = h + 2 * pad, pw = w + 2 * pad, taps = cin * k * k;
+    int taps = g.cin * g.kh * g.kw;
     for (int b = b0; b < b1; b++) {
         const float *wb = packed + (size_t)b * taps * PK_CONV_BLOCK;
         for (int j = 0; j < PK_CONV_BLOCK; j++) {
@@ -786,15 +792,14 @@ static void conv_portable(const float *xp, int cin, int h, int w, int k, const f
             for (int y = y0; y < y1; y++) {
                 for (int x = x0; x < x1; x++) {
                     float acc = 0;
-                    for (int ci = 0; ci < cin; ci++) {
-                        for (int ky = 0; ky < k; ky++) {
-                            const float *row = xp + ((size_t)ci * ph + y + ky) * pw + x;
-                            for (int kx = 0; kx < k; kx++) {
-                                acc = fmaf(wb[((size_t)(ci * k + ky) * k + kx) * PK_CONV_BLOCK + j], row[kx], acc);
-                            }
+                    const float *wt = wb + j;
+                    for (int ci = 0; ci < g.cin; ci++) {
+                        for (int ty = 0; ty < g.kh; ty++) {
+                            const float *row = xp + ((size_t)ci * g.ph + y + g.oy + ty) * g.pw + x + g.ox;
+                            for (int tx = 0; tx < g.kw; tx++, wt += PK_CONV_BLOCK) acc = fmaf(*wt, row[tx], acc);
                         }
                     }
-                    out[((size_t)co * h + y) * w + x] = acc + bias[co];
+                    out[((size_t)co * g.oh + y) * g.ow + x] = acc + bias[co];
                 }
             }
         }
@@ -802,9 +807,9 @@ static void conv_portable(const float *xp, int cin, int h, int w, int k, const f
 }
 
 #ifdef PK_X86
-static PK_AVX2 void conv_avx2(const float *xp, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
+static PK_AVX2 void conv_avx2(const float *xp, conv_geometry g, const float *packed, const float *bias, int cout,
                               float *out, int b0, int b1, int y0, int y1, int xs, int xe) {
-    int pad = k / 2, ph = h + 2 * pad, pw = w + 2 * pad, taps = cin * k * k;
+    int taps = g.cin * g.kh * g.kw;
     static const int32_t lanes[16] = {-1, -1, -1, -1, -1, -1, -1, -1, 0, 0, 0, 0, 0, 0, 0, 0};
     for (int b = b0; b < b1; b++) {
         const float *wb = packed + (size_t)b * taps * PK_CONV_BLOCK;
@@ -815,11 +820,11 @@ static PK_AVX2 void conv_avx2(const float *xp, int cin, int h, int w, int k, con
                 __m256 acc[PK_CONV_BLOCK];
                 for (int j = 0; j < PK_CONV_BLOCK; j++) acc[j] = _mm256_setzero_ps();
                 const float *wt = wb;
-                for (int ci = 0; ci < cin; ci++) {
-                    for (int ky = 0; ky < k; ky++) {
-                        const float *row = xp + ((size_t)ci * ph + y + ky) * pw + x0;
-                        for (int kx = 0; kx < k; kx++, wt += PK_CONV_BLOCK) {
-                            __m256 v = _mm256_maskload_ps(row + kx, mask);
+                for (int ci = 0; ci < g.cin; ci++) {
+                    for (int ty = 0; ty < g.kh; ty++) {
+                        const float *row = xp + ((size_t)ci * g.ph + y + g.oy + ty) * g.pw + x0 + g.ox;
+                        for (int tx = 0; tx < g.kw; tx++, wt += PK_CONV_BLOCK) {
+                            __m256 v = _mm256_maskload_ps(row + tx, mask);
                             for (int j = 0; j < PK_CONV_BLOCK; j++) acc[j] = _mm256_fmadd_ps(_mm256_broadcast_ss(wt + j), v, acc[j]);
                         }
                     }
@@ -827,7 +832,7 @@ static PK_AVX2 void conv_avx2(const float *xp, int cin, int h, int w, int k, con
                 for (int j = 0; j < PK_CONV_BLOCK; j++) {
                     int co = b * PK_CONV_BLOCK + j;
                     if (co >= cout) break;
-                    _mm256_maskstore_ps(out + ((size_t)co * h + y) * w + x0, mask, _mm256_add_ps(acc[j], _mm256_set1_ps(bias[co])));
+                    _mm256_maskstore_ps(out + ((size_t)co * g.oh + y) * g.ow + x0, mask, _mm256_add_ps(acc[j], _mm256_set1_ps(bias[co])));
                 }
             }
         }
@@ -836,9 +841,9 @@ static PK_AVX2 void conv_avx2(const float *xp, int cin, int h, int w, int k, con
 
 // Two vectors of 16 pixels per pass (one where fewer than 17 are left), each weight
 // broadcast once for both.
-static PK_AVX512 void conv_avx512(const float *xp, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
+static PK_AVX512 void conv_avx512(const float *xp, conv_geometry g, const float *packed, const float *bias, int cout,
                                   float *out, int b0, int b1, int y0, int y1, int xs, int xe) {
-    int pad = k / 2, ph = h + 2 * pad, pw = w + 2 * pad, taps = cin * k * k;
+    int taps = g.cin * g.kh * g.kw;
     for (int b = b0; b < b1; b++) {
         const float *wb = packed + (size_t)b * taps * PK_CONV_BLOCK;
         for (int y = y0; y < y1; y++) {
@@ -850,11 +855,11 @@ static PK_AVX512 void conv_avx512(const float *xp, int cin, int h, int w, int k,
                 for (int j = 0; j < PK_CONV_BLOCK; j++) a[j] = c[j] = _mm512_setzero_ps();
                 const float *wt = wb;
                 if (m2) {
-                    for (int ci = 0; ci < cin; ci++) {
-                        for (int ky = 0; ky < k; ky++) {
-                            const float *row = xp + ((size_t)ci * ph + y + ky) * pw + x0;
-                            for (int kx = 0; kx < k; kx++, wt += PK_CONV_BLOCK) {
-                                __m512 v = _mm512_maskz_loadu_ps(m1, row + kx), u = _mm512_maskz_loadu_ps(m2, row + kx + 16);
+                    for (int ci = 0; ci < g.cin; ci++) {
+                        for (int ty = 0; ty < g.kh; ty++) {
+                            const float *row = xp + ((size_t)ci * g.ph + y + g.oy + ty) * g.pw + x0 + g.ox;
+                            for (int tx = 0; tx < g.kw; tx++, wt += PK_CONV_BLOCK) {
+                                __m512 v = _mm512_maskz_loadu_ps(m1, row + tx), u = _mm512_maskz_loadu_ps(m2, row + tx + 16);
                                 for (int j = 0; j < PK_CONV_BLOCK; j++) {
                                     __m512 s = _mm512_set1_ps(wt[j]);
                                     a[j] = _mm512_fmadd_ps(s, v, a[j]);
@@ -864,11 +869,11 @@ static PK_AVX512 void conv_avx512(const float *xp, int cin, int h, int w, int k,
                         }
                     }
                 } else {
-                    for (int ci = 0; ci < cin; ci++) {
-                        for (int ky = 0; ky < k; ky++) {
-                            const float *row = xp + ((size_t)ci * ph + y + ky) * pw + x0;
-                            for (int kx = 0; kx < k; kx++, wt += PK_CONV_BLOCK) {
-                                __m512 v = _mm512_maskz_loadu_ps(m1, row + kx);
+                    for (int ci = 0; ci < g.cin; ci++) {
+                        for (int ty = 0; ty < g.kh; ty++) {
+                            const float *row = xp + ((size_t)ci * g.ph + y + g.oy + ty) * g.pw + x0 + g.ox;
+                            for (int tx = 0; tx < g.kw; tx++, wt += PK_CONV_BLOCK) {
+                                __m512 v = _mm512_maskz_loadu_ps(m1, row + tx);
                                 for (int j = 0; j < PK_CONV_BLOCK; j++) a[j] = _mm512_fmadd_ps(_mm512_set1_ps(wt[j]), v, a[j]);
                             }
                         }
@@ -878,7 +883,7 @@ static PK_AVX512 void conv_avx512(const float *xp, int cin, int h, int w, int k,
                     int co = b * PK_CONV_BLOCK + j;
                     if (co >= cout) break;
                     __m512 bj = _mm512_set1_ps(bias[co]);
-                    float *o = out + ((size_t)co * h + y) * w + x0;
+                    float *o = out + ((size_t)co * g.oh + y) * g.ow + x0;
                     _mm512_mask_storeu_ps(o, m1, _mm512_add_ps(a[j], bj));
                     if (m2) _mm512_mask_storeu_ps(o + 16, m2, _mm512_add_ps(c[j], bj));
                 }
@@ -888,19 +893,31 @@ static PK_AVX512 void conv_avx512(const float *xp, int cin, int h, int w, int k,
 }
 #endif
 
-void pk_conv2d(const float *padded, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
-               float *out, int b0, int b1, int y0, int y1, int x0, int x1) {
+static void conv_any(const float *xp, conv_geometry g, const float *packed, const float *bias, int cout,
+                     float *out, int b0, int b1, int y0, int y1, int x0, int x1) {
 #ifdef PK_X86
     if (has_avx512_vnni()) {
-        conv_avx512(padded, cin, h, w, k, packed, bias, cout, out, b0, b1, y0, y1, x0, x1);
+        conv_avx512(xp, g, packed, bias, cout, out, b0, b1, y0, y1, x0, x1);
         return;
     }
     if (has_avx2()) {
-        conv_avx2(padded, cin, h, w, k, packed, bias, cout, out, b0, b1, y0, y1, x0, x1);
+        conv_avx2(xp, g, packed, bias, cout, out, b0, b1, y0, y1, x0, x1);
         return;
     }
 #endif
-    conv_portable(padded, cin, h, w, k, packed, bias, cout, out, b0, b1, y0, y1, x0, x1);
+    conv_portable(xp, g, packed, bias, cout, out, b0, b1, y0, y1, x0, x1);
+}
+
+void pk_conv2d(const float *padded, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
+               float *out, int b0, int b1, int y0, int y1, int x0, int x1) {
+    conv_geometry g = {cin, h + k - 1, w + k - 1, k, k, 0, 0, h, w};
+    conv_any(padded, g, packed, bias, cout, out, b0, b1, y0, y1, x0, x1);
+}
+
+void pk_conv2d_upsampled(const float *padded, int cin, int h, int w, int phase, const float *packed, const float *bias,
+                         int cout, float *out, int b0, int b1, int y0, int y1, int x0, int x1) {
+    conv_geometry g = {cin, h + 2, w + 2, 2, 2, phase / 2, phase % 2, h, w};
+    conv_any(padded, g, packed, bias, cout, out, b0, b1, y0, y1, x0, x1);
 }
 
 void pk_silu(float *x, int n) {

@@ -206,4 +206,50 @@ final class KernelTests: XCTestCase {
             }
         }
     }
+
+    /// The four phases of an upsampled convolution against a 3 × 3 convolution of the
+    /// upsample itself, in double precision: the same outputs within float rounding (the
+    /// phases add kernel taps before multiplying), at odd sizes and on rows and columns
+    /// given in pieces.
+    func testUpsampledConvolutionIsTheConvolutionOfTheUpsample() {
+        var rng = RandomSource(seed: 4)
+        func random() -> Float { rng.uniform() * 2 - 1 }
+        for (cin, cout, h, w) in [(3, 5, 4, 7), (16, 12, 8, 8), (5, 9, 3, 21)] {
+            let x = (0..<(cin * h * w)).map { _ in random() }
+            let weight = (0..<(cout * cin * 9)).map { _ in random() }
+            let bias = (0..<cout).map { _ in random() }
+            var padded = [Float](repeating: .nan, count: cin * (h + 2) * (w + 2))
+            pk_conv_pad(x, Int32(cin), Int32(h), Int32(w), 1, &padded)
+            let blocks = Int32((cout + 7) / 8)
+            var out = [[Float]](repeating: [Float](repeating: .nan, count: cout * h * w), count: 4)
+            for (phase, weights) in LayerStack.upsampledPhases(weight, cin: cin, cout: cout).enumerated() {
+                var packed = [Float](repeating: .nan, count: pk_conv_packed_floats(Int32(cin), Int32(cout), 2))
+                pk_conv_pack(weights, Int32(cin), Int32(cout), 2, &packed)
+                for (y0, y1) in [(0, h / 2), (h / 2, h)] where y0 < y1 {
+                    pk_conv2d_upsampled(padded, Int32(cin), Int32(h), Int32(w), Int32(phase), packed, bias, Int32(cout), &out[phase],
+                                        0, blocks, Int32(y0), Int32(y1), 0, Int32(w))
+                }
+            }
+            var worst = 0.0
+            for co in 0..<cout {
+                for y in 0..<(2 * h) {
+                    for xx in 0..<(2 * w) {
+                        var sum = Double(bias[co])
+                        for ci in 0..<cin {
+                            for ky in 0..<3 {
+                                for kx in 0..<3 {
+                                    let uy = y + ky - 1, ux = xx + kx - 1
+                                    guard uy >= 0, uy < 2 * h, ux >= 0, ux < 2 * w else { continue }
+                                    sum += Double(weight[((co * cin + ci) * 3 + ky) * 3 + kx]) * Double(x[(ci * h + uy / 2) * w + ux / 2])
+                                }
+                            }
+                        }
+                        let got = out[2 * (y % 2) + xx % 2][(co * h + y / 2) * w + xx / 2]
+                        worst = max(worst, abs(Double(got) - sum))
+                    }
+                }
+            }
+            XCTAssertLessThan(worst, 1e-4, "cin \(cin), cout \(cout), \(h)×\(w)")
+        }
+    }
 }

@@ -83,6 +83,16 @@ void pk_conv_pad(const float *x, int cin, int h, int w, int pad, float *padded);
 void pk_conv2d(const float *padded, int cin, int h, int w, int k, const float *packed, const float *bias, int cout,
                float *out, int b0, int b1, int y0, int y1, int x0, int x1);
 
+// A 3 × 3 convolution of a nearest-neighbour ×2 upsample of x (cin × h × w), without making
+// the upsample: each output phase (row parity a, column parity b; phase = 2a + b) is a 2 × 2
+// convolution of x itself whose weights sum the 3 × 3 taps that land on the same input pixel,
+// 16 multiply-adds per input channel and 4 outputs instead of 36. `padded` is pk_conv_pad(x,
+// pad 1); `packed` is pk_conv_pack of that phase's [cout][cin][2][2] weights (k = 2); `out`
+// gets the phase's cout × h × w plane set, rows y0..<y1 and columns x0..<x1 of it, summed as
+// pk_conv2d sums (taps in (ci, ty, tx) order).
+void pk_conv2d_upsampled(const float *padded, int cin, int h, int w, int phase, const float *packed, const float *bias,
+                         int cout, float *out, int b0, int b1, int y0, int y1, int x0, int x1);
+
 // IEEE half to single precision, exactly (F16 tensors, Q8_0 scales, the key/value cache).
 float pk_half_to_float(uint16_t h);
 

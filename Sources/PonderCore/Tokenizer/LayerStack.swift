@@ -9,8 +9,9 @@ import Glibc
 /// tensors (docs/format.md, "Decoder" and "Encoder"). The VQ decoder and the VQ encoder are
 /// each one of these between their own first and last steps. Stride-1 convolutions (every
 /// decoder layer) run as direct kernels (pk_conv2d), blocks of output channels and rows
-/// split across the session's threads; stride-2 ones (the encoder's) as im2col + sgemm,
-/// the output channels split.
+/// split across the session's threads; a 3 × 3 one right after an upsample runs on the
+/// input before it, in four phases (pk_conv2d_upsampled); stride-2 ones (the encoder's) run
+/// as im2col + sgemm, the output channels split.
 struct LayerStack: @unchecked Sendable {
     /// Activation shape: channels, rows, columns.
     struct Shape: Equatable { var c: Int, h: Int, w: Int }
@@ -19,6 +20,9 @@ struct LayerStack: @unchecked Sendable {
         case conv(weight: [Float], bias: [Float], cin: Int, cout: Int, kernel: Int, stride: Int)
         /// A stride-1 convolution with an odd kernel, its weights packed for pk_conv2d.
         case directConv(packed: [Float], bias: [Float], cin: Int, cout: Int, kernel: Int)
+        /// An upsample and the 3 × 3 convolution after it, as pk_conv2d_upsampled's four
+        /// phases (their 2 × 2 weights packed): a quarter of the work of the two apart.
+        case upsampledConv(phases: [[Float]], bias: [Float], cin: Int, cout: Int)
         case relu, silu, tanh, softmax, upsample, push, add
     }
 
@@ -71,7 +75,16 @@ struct LayerStack: @unchecked Sendable {
                 let weight = Matrix(rows: cout, cols: cin * k * k, type: wt.type, data: file.data(of: wt)).floats()
                 let bias = Matrix(rows: 1, cols: cout, type: bt.type, data: file.data(of: bt)).floats()
                 let out = Shape(c: cout, h: s.h / stride, w: s.w / stride)
-                if stride == 1 && k % 2 == 1 {
+                if stride == 1 && k == 3, case .upsample = ops.last {
+                    ops.removeLast()
+                    let phases = LayerStack.upsampledPhases(weight, cin: cin, cout: cout).map { phase in
+                        var packed = [Float](repeating: 0, count: pk_conv_packed_floats(Int32(cin), Int32(cout), 2))
+                        phase.withUnsafeBufferPointer { w in pk_conv_pack(w.baseAddress!, Int32(cin), Int32(cout), 2, &packed) }
+                        return packed
+                    }
+                    ops.append(.upsampledConv(phases: phases, bias: bias, cin: cin, cout: cout))
+                    maxCols = max(maxCols, cin * (s.h / 2 + 2) * (s.w / 2 + 2))
+                } else if stride == 1 && k % 2 == 1 {
                     var packed = [Float](repeating: 0, count: pk_conv_packed_floats(Int32(cin), Int32(cout), Int32(k)))
                     weight.withUnsafeBufferPointer { w in pk_conv_pack(w.baseAddress!, Int32(cin), Int32(cout), Int32(k), &packed) }
                     ops.append(.directConv(packed: packed, bias: bias, cin: cin, cout: cout, kernel: k))
@@ -142,6 +155,9 @@ struct LayerStack: @unchecked Sendable {
             free(cur0); free(spare0); free(cols0)
             throw PonderError(.outOfMemory, "cannot allocate \((2 * maxActivation + scratchColumns) * 4) bytes for the image layers")
         }
+        // An upsampled convolution's four phase outputs, interleaved into the next activation.
+        let phases0 = ops.contains { if case .upsampledConv = $0 { return true } else { return false } } ? malloc(maxActivation * 4) : nil
+        defer { free(phases0) }
         var cur = cur0.assumingMemoryBound(to: Float.self)
         var spare = spare0.assumingMemoryBound(to: Float.self)
         let cols = cols0.assumingMemoryBound(to: Float.self)
@@ -227,6 +243,45 @@ struct LayerStack: @unchecked Sendable {
                 }
                 swap(&cur, &spare)
                 c = cout
+            case let .upsampledConv(phases, bias, cin, cout):
+                guard let phaseOut = phases0?.assumingMemoryBound(to: Float.self) else { throw PonderError(.internal, "no phase buffer") }
+                pk_conv_pad(cur, Int32(cin), Int32(h), Int32(w), 1, cols)
+                // The input pixels (rows i, columns j) whose four outputs hold the region g.
+                let i0 = g.y0 / 2, i1 = (g.y1 + 1) / 2, j0 = g.x0 / 2, j1 = (g.x1 + 1) / 2
+                let blocks = (cout + 7) / 8, height = i1 - i0, plane = cout * h * w
+                bias.withUnsafeBufferPointer { b in
+                    // Item i is row i0 + i % height of channel block (i / height) % blocks of phase
+                    // i / (height · blocks).
+                    func rows(_ r: Range<Int>) {
+                        var i = r.lowerBound
+                        while i < r.upperBound {
+                            let phase = i / (height * blocks), block = (i / height) % blocks
+                            let y0 = i % height, y1 = min(height, y0 + r.upperBound - i)
+                            phases[phase].withUnsafeBufferPointer { wt in
+                                pk_conv2d_upsampled(cols, Int32(cin), Int32(h), Int32(w), Int32(phase), wt.baseAddress!, b.baseAddress!,
+                                                    Int32(cout), phaseOut + phase * plane, Int32(block), Int32(block + 1),
+                                                    Int32(i0 + y0), Int32(i0 + y1), Int32(j0), Int32(j1))
+                            }
+                            i += y1 - y0
+                        }
+                    }
+                    let items = 4 * blocks * height
+                    if let pool {
+                        pool.parallelFor(items, work: 4 * cout * height * (j1 - j0) * cin * 4, rows)
+                    } else {
+                        rows(0..<items)
+                    }
+                }
+                let oh = 2 * h, ow = 2 * w
+                for co in 0..<cout {
+                    for y in g.y0..<g.y1 {
+                        let to = spare + (co * oh + y) * ow
+                        let even = phaseOut + (2 * (y % 2)) * plane + (co * h + y / 2) * w, odd = even + plane
+                        for x in g.x0..<g.x1 { to[x] = (x % 2 == 0 ? even : odd)[x / 2] }
+                    }
+                }
+                swap(&cur, &spare)
+                c = cout; h = oh; w = ow
             case .relu: planeRows { x, count in for i in 0..<count where x[i] < 0 { x[i] = 0 } }
             case .silu: planeRows { x, count in pk_silu(x, Int32(count)) }
             case .tanh: planeRows { x, count in for i in 0..<count { x[i] = tanhf(x[i]) } }
@@ -256,6 +311,30 @@ struct LayerStack: @unchecked Sendable {
         try read(cur)
     }
 
+    /// The 2 × 2 weights of each output phase (2 · row parity + column parity) of a 3 × 3
+    /// convolution ([cout][cin][3][3]) after a nearest-neighbour ×2 upsample. An output at an
+    /// even row reads upsampled rows 2i − 1, 2i, 2i + 1, which are input rows i − 1, i, i: its
+    /// taps are row i − 1 with kernel row 0 and row i with kernel rows 1 + 2; at an odd row,
+    /// row i with kernel rows 0 + 1 and row i + 1 with kernel row 2. Columns the same. Summed
+    /// in double precision, rounded once.
+    static func upsampledPhases(_ weight: [Float], cin: Int, cout: Int) -> [[Float]] {
+        let taps = [[[0], [1, 2]], [[0, 1], [2]]]  // [parity][tap] -> kernel rows (or columns)
+        return (0..<4).map { phase in
+            let a = phase / 2, b = phase % 2
+            var out = [Float](repeating: 0, count: cout * cin * 4)
+            for o in 0..<(cout * cin) {
+                for ty in 0..<2 {
+                    for tx in 0..<2 {
+                        var sum = 0.0
+                        for ky in taps[a][ty] { for kx in taps[b][tx] { sum += Double(weight[o * 9 + ky * 3 + kx]) } }
+                        out[o * 4 + ty * 2 + tx] = Float(sum)
+                    }
+                }
+            }
+            return out
+        }
+    }
+
     /// A rectangle of an activation: rows y0..<y1, columns x0..<x1.
     struct Region: Equatable {
         var y0: Int, y1: Int, x0: Int, x1: Int
@@ -281,7 +360,7 @@ struct LayerStack: @unchecked Sendable {
         for op in ops {
             switch op {
             case let .conv(_, _, _, _, _, stride): h /= stride; w /= stride; strided = strided || stride != 1
-            case .upsample: h *= 2; w *= 2
+            case .upsample, .upsampledConv: h *= 2; w *= 2
             default: break
             }
             sizes.append((h, w))
@@ -299,6 +378,9 @@ struct LayerStack: @unchecked Sendable {
             case let .directConv(_, _, _, _, k): regions[i] = r; r = r.grown(by: k / 2, rows: ih, columns: iw)
             case let .conv(_, _, _, _, k, _): regions[i] = r; r = r.grown(by: k / 2, rows: ih, columns: iw)
             case .upsample: regions[i] = r; r = Region(y0: r.y0 / 2, y1: (r.y1 + 1) / 2, x0: r.x0 / 2, x1: (r.x1 + 1) / 2)
+            case .upsampledConv:
+                regions[i] = r
+                r = Region(y0: r.y0 / 2, y1: (r.y1 + 1) / 2, x0: r.x0 / 2, x1: (r.x1 + 1) / 2).grown(by: 1, rows: ih, columns: iw)
             case .add: regions[i] = r; savedNeeds.append(r)
             case .push: r = r.union(savedNeeds.removeLast()); regions[i] = r
             case .relu, .silu, .tanh, .softmax: regions[i] = r
