@@ -839,54 +839,52 @@ static PK_AVX2 void conv_avx2(const float *xp, conv_geometry g, const float *pac
     }
 }
 
-// Two vectors of 16 pixels per pass (one where fewer than 17 are left), each weight
-// broadcast once for both.
+// NV vectors of 16 pixels (the last one masked) by 8 output channels per pass, each weight
+// broadcast once for all of them and each input vector loaded once for the 8 channels.
+__attribute__((always_inline)) PK_AVX512 static inline void conv_avx512_pass(
+    const float *xp, conv_geometry g, const float *wb, const float *bias, int cout, float *out, int b, int y, int x0,
+    __mmask16 last, const int NV) {
+    __m512 acc[3][PK_CONV_BLOCK];
+    for (int v = 0; v < NV; v++)
+        for (int j = 0; j < PK_CONV_BLOCK; j++) acc[v][j] = _mm512_setzero_ps();
+    const float *wt = wb;
+    for (int ci = 0; ci < g.cin; ci++) {
+        for (int ty = 0; ty < g.kh; ty++) {
+            const float *row = xp + ((size_t)ci * g.ph + y + g.oy + ty) * g.pw + x0 + g.ox;
+            for (int tx = 0; tx < g.kw; tx++, wt += PK_CONV_BLOCK) {
+                __m512 in[3];
+                for (int v = 0; v < NV; v++) in[v] = _mm512_maskz_loadu_ps(v == NV - 1 ? last : 0xffff, row + tx + 16 * v);
+                for (int j = 0; j < PK_CONV_BLOCK; j++) {
+                    __m512 s = _mm512_set1_ps(wt[j]);
+                    for (int v = 0; v < NV; v++) acc[v][j] = _mm512_fmadd_ps(s, in[v], acc[v][j]);
+                }
+            }
+        }
+    }
+    for (int j = 0; j < PK_CONV_BLOCK; j++) {
+        int co = b * PK_CONV_BLOCK + j;
+        if (co >= cout) break;
+        __m512 bj = _mm512_set1_ps(bias[co]);
+        float *o = out + ((size_t)co * g.oh + y) * g.ow + x0;
+        for (int v = 0; v < NV; v++) _mm512_mask_storeu_ps(o + 16 * v, v == NV - 1 ? last : 0xffff, _mm512_add_ps(acc[v][j], bj));
+    }
+}
+
 static PK_AVX512 void conv_avx512(const float *xp, conv_geometry g, const float *packed, const float *bias, int cout,
                                   float *out, int b0, int b1, int y0, int y1, int xs, int xe) {
     int taps = g.cin * g.kh * g.kw;
     for (int b = b0; b < b1; b++) {
         const float *wb = packed + (size_t)b * taps * PK_CONV_BLOCK;
         for (int y = y0; y < y1; y++) {
-            for (int x0 = xs; x0 < xe; x0 += 32) {
-                int n = xe - x0 < 32 ? xe - x0 : 32;
-                __mmask16 m1 = (__mmask16)(n >= 16 ? 0xffff : (1u << n) - 1);
-                __mmask16 m2 = (__mmask16)(n >= 32 ? 0xffff : n > 16 ? (1u << (n - 16)) - 1 : 0);
-                __m512 a[PK_CONV_BLOCK], c[PK_CONV_BLOCK];
-                for (int j = 0; j < PK_CONV_BLOCK; j++) a[j] = c[j] = _mm512_setzero_ps();
-                const float *wt = wb;
-                if (m2) {
-                    for (int ci = 0; ci < g.cin; ci++) {
-                        for (int ty = 0; ty < g.kh; ty++) {
-                            const float *row = xp + ((size_t)ci * g.ph + y + g.oy + ty) * g.pw + x0 + g.ox;
-                            for (int tx = 0; tx < g.kw; tx++, wt += PK_CONV_BLOCK) {
-                                __m512 v = _mm512_maskz_loadu_ps(m1, row + tx), u = _mm512_maskz_loadu_ps(m2, row + tx + 16);
-                                for (int j = 0; j < PK_CONV_BLOCK; j++) {
-                                    __m512 s = _mm512_set1_ps(wt[j]);
-                                    a[j] = _mm512_fmadd_ps(s, v, a[j]);
-                                    c[j] = _mm512_fmadd_ps(s, u, c[j]);
-                                }
-                            }
-                        }
-                    }
-                } else {
-                    for (int ci = 0; ci < g.cin; ci++) {
-                        for (int ty = 0; ty < g.kh; ty++) {
-                            const float *row = xp + ((size_t)ci * g.ph + y + g.oy + ty) * g.pw + x0 + g.ox;
-                            for (int tx = 0; tx < g.kw; tx++, wt += PK_CONV_BLOCK) {
-                                __m512 v = _mm512_maskz_loadu_ps(m1, row + tx);
-                                for (int j = 0; j < PK_CONV_BLOCK; j++) a[j] = _mm512_fmadd_ps(_mm512_set1_ps(wt[j]), v, a[j]);
-                            }
-                        }
-                    }
-                }
-                for (int j = 0; j < PK_CONV_BLOCK; j++) {
-                    int co = b * PK_CONV_BLOCK + j;
-                    if (co >= cout) break;
-                    __m512 bj = _mm512_set1_ps(bias[co]);
-                    float *o = out + ((size_t)co * g.oh + y) * g.ow + x0;
-                    _mm512_mask_storeu_ps(o, m1, _mm512_add_ps(a[j], bj));
-                    if (m2) _mm512_mask_storeu_ps(o + 16, m2, _mm512_add_ps(c[j], bj));
-                }
+            int x0 = xs;
+            for (; xe - x0 > 32; x0 += 48) {
+                int n = xe - x0 < 48 ? xe - x0 - 32 : 16;
+                conv_avx512_pass(xp, g, wb, bias, cout, out, b, y, x0, (__mmask16)((1u << n) - 1), 3);
+            }
+            if (xe - x0 > 16) {
+                conv_avx512_pass(xp, g, wb, bias, cout, out, b, y, x0, (__mmask16)((1u << (xe - x0 - 16)) - 1), 2);
+            } else if (xe > x0) {
+                conv_avx512_pass(xp, g, wb, bias, cout, out, b, y, x0, (__mmask16)((1u << (xe - x0)) - 1), 1);
             }
         }
     }
