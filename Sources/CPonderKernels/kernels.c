@@ -581,6 +581,110 @@ PK_AVX2 static void attend_avx2(const float *q, const uint16_t *keys, const uint
     }
 }
 
+// attend_avx2_regs for nq queries at consecutive positions of one sequence (query i sees
+// n0 + i positions), each key and value converted from halves once for all of them instead
+// of once per query: a block of eight positions is converted into f32 scratch, then every
+// query that sees the whole block reads it there. Each query's sums run in the same order
+// as attend_avx2_regs's, from the same values, so its scores and output are the same bits.
+PK_AVX2 static inline __attribute__((always_inline)) void attend_rows_avx2_regs(
+    const float *q, size_t q_stride, int nq, const uint16_t *keys, const uint16_t *values, size_t stride, int n0,
+    float scale, float *scores, size_t scores_stride, float *out, size_t out_stride, const int NV) {
+    float block[8][64] __attribute__((aligned(32)));
+    int n_max = n0 + nq - 1;
+    float maxima[PK_ATTEND_ROWS];
+    __m256 mvs[PK_ATTEND_ROWS];
+    for (int i = 0; i < nq; i++) mvs[i] = _mm256_set1_ps(-INFINITY);
+    for (int t = 0; t + 8 <= n_max; t += 8) {
+        for (int j = 0; j < 8; j++)
+            for (int c = 0; c < NV; c++) _mm256_store_ps(&block[j][8 * c], load_halves(keys + (size_t)(t + j) * stride + 8 * c));
+        for (int i = 0; i < nq; i++) {
+            if (t + 8 > n0 + i) continue;
+            const float *qi = q + (size_t)i * q_stride;
+            __m256 qv[8];
+            for (int c = 0; c < NV; c++) qv[c] = _mm256_mul_ps(_mm256_loadu_ps(qi + 8 * c), _mm256_set1_ps(scale));
+            __m256 a[8];
+            for (int j = 0; j < 8; j++) {
+                a[j] = _mm256_mul_ps(qv[0], _mm256_load_ps(&block[j][0]));
+                for (int c = 1; c < NV; c++) a[j] = _mm256_fmadd_ps(qv[c], _mm256_load_ps(&block[j][8 * c]), a[j]);
+            }
+            __m256 s0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3]));
+            __m256 s1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7]));
+            __m256 sv = _mm256_add_ps(_mm256_permute2f128_ps(s0, s1, 0x20), _mm256_permute2f128_ps(s0, s1, 0x31));
+            _mm256_storeu_ps(scores + (size_t)i * scores_stride + t, sv);
+            mvs[i] = _mm256_max_ps(mvs[i], sv);
+        }
+    }
+    // The tail of each query's positions past its last whole block, and the softmax weights.
+    float totals[PK_ATTEND_ROWS];
+    for (int i = 0; i < nq; i++) {
+        const float *qi = q + (size_t)i * q_stride;
+        float *si = scores + (size_t)i * scores_stride;
+        int n = n0 + i;
+        __m256 qv[8];
+        for (int c = 0; c < NV; c++) qv[c] = _mm256_mul_ps(_mm256_loadu_ps(qi + 8 * c), _mm256_set1_ps(scale));
+        float m = hmax8(mvs[i]);
+        for (int t = n / 8 * 8; t < n; t++) {
+            const uint16_t *k = keys + (size_t)t * stride;
+            __m256 acc = _mm256_mul_ps(qv[0], load_halves(k));
+            for (int c = 1; c < NV; c++) acc = _mm256_fmadd_ps(qv[c], load_halves(k + 8 * c), acc);
+            si[t] = hsum8(acc);
+            m = fmaxf(m, si[t]);
+        }
+        maxima[i] = m;
+        __m256 sum = _mm256_setzero_ps(), m8 = _mm256_set1_ps(m);
+        int t = 0;
+        for (; t + 8 <= n; t += 8) {
+            __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(si + t), m8));
+            _mm256_storeu_ps(si + t, e);
+            sum = _mm256_add_ps(sum, e);
+        }
+        float total = hsum8(sum);
+        for (; t < n; t++) {
+            si[t] = expf(si[t] - m);
+            total += si[t];
+        }
+        totals[i] = total;
+        for (int c = 0; c < NV; c++) _mm256_storeu_ps(out + (size_t)i * out_stride + 8 * c, _mm256_setzero_ps());
+    }
+    (void)maxima;
+    // Values: a block of eight positions converted once, each query's running sum taken
+    // through it in position order.
+    for (int t = 0; t < n_max; t += 8) {
+        int end = t + 8 < n_max ? t + 8 : n_max;
+        for (int j = 0; j < end - t; j++)
+            for (int c = 0; c < NV; c++) _mm256_store_ps(&block[j][8 * c], load_halves(values + (size_t)(t + j) * stride + 8 * c));
+        for (int i = 0; i < nq; i++) {
+            int n = n0 + i;
+            if (t >= n) continue;
+            int stop = end < n ? end : n;
+            float *oi = out + (size_t)i * out_stride;
+            const float *si = scores + (size_t)i * scores_stride;
+            __m256 o[8];
+            for (int c = 0; c < NV; c++) o[c] = _mm256_loadu_ps(oi + 8 * c);
+            for (int tt = t; tt < stop; tt++) {
+                __m256 w = _mm256_set1_ps(si[tt]);
+                for (int c = 0; c < NV; c++) o[c] = _mm256_fmadd_ps(w, _mm256_load_ps(&block[tt - t][8 * c]), o[c]);
+            }
+            for (int c = 0; c < NV; c++) _mm256_storeu_ps(oi + 8 * c, o[c]);
+        }
+    }
+    for (int i = 0; i < nq; i++) {
+        __m256 inv = _mm256_set1_ps(1.0f / totals[i]);
+        float *oi = out + (size_t)i * out_stride;
+        for (int c = 0; c < NV; c++) _mm256_storeu_ps(oi + 8 * c, _mm256_mul_ps(_mm256_loadu_ps(oi + 8 * c), inv));
+    }
+}
+
+// attend_rows_avx2_regs at the head sizes it holds in registers; 0 at others.
+PK_AVX2 static int attend_rows_avx2(const float *q, size_t q_stride, int nq, const uint16_t *keys, const uint16_t *values,
+                                     size_t stride, int n0, int hd, float scale, float *scores, size_t scores_stride,
+                                     float *out, size_t out_stride) {
+    if (hd == 32) attend_rows_avx2_regs(q, q_stride, nq, keys, values, stride, n0, scale, scores, scores_stride, out, out_stride, 4);
+    else if (hd == 64) attend_rows_avx2_regs(q, q_stride, nq, keys, values, stride, n0, scale, scores, scores_stride, out, out_stride, 8);
+    else return 0;
+    return 1;
+}
+
 // pk_store_halves eight at a time (vcvtps2ph, rounding to nearest even).
 PK_AVX2 static void store_halves_avx2(const float *x, uint16_t *out, int n) {
     int i = 0;
@@ -655,6 +759,18 @@ void pk_attend(const float *q, const uint16_t *keys, const uint16_t *values, siz
         const uint16_t *v = values + (size_t)t * stride;
         for (int i = 0; i < hd; i++) out[i] += scores[t] * inv * pk_half_to_float(v[i]);
     }
+}
+
+void pk_attend_rows(const float *q, size_t q_stride, int nq, const uint16_t *keys, const uint16_t *values, size_t stride,
+                    int n0, int hd, float scale, float *scores, size_t scores_stride, float *out, size_t out_stride) {
+#ifdef PK_X86
+    if (has_avx2() && nq > 1 && nq <= PK_ATTEND_ROWS && n0 >= 1) {
+        if (attend_rows_avx2(q, q_stride, nq, keys, values, stride, n0, hd, scale, scores, scores_stride, out, out_stride)) return;
+    }
+#endif
+    for (int i = 0; i < nq; i++)
+        pk_attend(q + (size_t)i * q_stride, keys, values, stride, n0 + i, hd, scale, scores + (size_t)i * scores_stride,
+                  out + (size_t)i * out_stride);
 }
 
 void pk_swiglu(const float *gate, const float *up, float *out, int n) {

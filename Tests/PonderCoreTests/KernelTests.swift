@@ -44,6 +44,34 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// Queries at consecutive positions attended together give each query the bits it gets
+    /// alone: across block boundaries (first queries with fewer than 8 positions, runs that
+    /// end inside a block), at every head size and run length.
+    func testAttentionOfARunIsEachQueryAloneBitForBit() {
+        var rng = RandomSource(seed: 2)
+        func random(_ r: Float) -> Float { (rng.uniform() * 2 - 1) * r }
+        for hd in [8, 32, 40, 64] {
+            for (n0, nq) in [(1, 2), (1, 20), (5, 9), (8, 8), (63, 32), (250, 3), (300, 17)] {
+                let stride = hd * 3, n = n0 + nq - 1
+                let keys = (0..<(n * stride)).map { _ in Float16(random(2)).bitPattern }
+                let values = (0..<(n * stride)).map { _ in Float16(random(1)).bitPattern }
+                let qStride = hd + 5, sStride = n + 3, oStride = hd * 2
+                let q = (0..<(nq * qStride)).map { _ in random(2) }
+                let scale = 1 / Float(hd).squareRoot()
+                var scores = [Float](repeating: 0, count: nq * sStride), out = [Float](repeating: .nan, count: nq * oStride)
+                pk_attend_rows(q, qStride, Int32(nq), keys, values, stride, Int32(n0), Int32(hd), scale, &scores, sStride, &out, oStride)
+                for i in 0..<nq {
+                    var alone = [Float](repeating: .nan, count: hd), scratch = [Float](repeating: 0, count: n)
+                    Array(q[(i * qStride)...]).withUnsafeBufferPointer { qi in
+                        pk_attend(qi.baseAddress!, keys, values, stride, Int32(n0 + i), Int32(hd), scale, &scratch, &alone)
+                    }
+                    XCTAssertEqual(out[(i * oStride)..<(i * oStride + hd)].map(\.bitPattern), alone.map(\.bitPattern),
+                                   "head size \(hd), query \(i) of \(nq) from \(n0) positions")
+                }
+            }
+        }
+    }
+
     /// The cache's writes round as Swift's own Float16 conversion does: ties, the largest
     /// half, overflow, subnormals, zeros, infinities and NaN, and random values in between;
     /// eight at a time (F16C) and one at a time (the portable rounding, which the AVX2 path

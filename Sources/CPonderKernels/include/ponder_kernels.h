@@ -53,6 +53,15 @@ void pk_matmul_q8x16(const uint8_t *packed, int rows, int blocks, const pk_block
 void pk_attend(const float *q, const uint16_t *keys, const uint16_t *values, size_t stride, int n, int hd,
                float scale, float *scores, float *out);
 
+// pk_attend for nq (at most PK_ATTEND_ROWS) queries at consecutive positions of one
+// sequence: query i (at q + i * q_stride) sees the first n0 + i positions, its scores go to
+// scores + i * scores_stride (n0 + nq - 1 floats of scratch each) and its output to
+// out + i * out_stride. Each query's output is the same bits as pk_attend's for it alone;
+// the keys and values are converted from halves once for all the queries.
+#define PK_ATTEND_ROWS 32
+void pk_attend_rows(const float *q, size_t q_stride, int nq, const uint16_t *keys, const uint16_t *values, size_t stride,
+                    int n0, int hd, float scale, float *scores, size_t scores_stride, float *out, size_t out_stride);
+
 // out[i] = x[i] in half precision, rounded to nearest even, for n values (the cache's writes).
 void pk_store_halves(const float *x, uint16_t *out, int n);
 

@@ -142,6 +142,8 @@ final class TransformerState {
     private let xq: UnsafeMutablePointer<pk_block_q8>
     private var buffers: [UnsafeMutableRawPointer] = []
     private var pending: [(seq: Int, token: Int32, pos: Int)] = []
+    /// Runs of pending items at consecutive positions of one sequence, the attention's jobs.
+    private var attentionRuns: [(start: Int, count: Int)] = []
 
     static let sequences = 3
     /// The most items (tokens over all sequences) one speculative pass takes.
@@ -309,6 +311,15 @@ final class TransformerState {
         let d = hp.dim, hd = hp.headDim, kvDim = hp.kvHeads * hd, ffn = hp.ffnDim
         let ctx = hp.contextLength
         for (b, item) in pending.enumerated() { w.embedding.row(Int(item.token), into: x + b * d) }
+        attentionRuns.removeAll(keepingCapacity: true)
+        for (b, item) in pending.enumerated() {
+            if let last = attentionRuns.last, last.count < Int(PK_ATTEND_ROWS), pending[b - 1].seq == item.seq,
+               pending[b - 1].pos + 1 == item.pos {
+                attentionRuns[attentionRuns.count - 1].count += 1
+            } else {
+                attentionRuns.append((b, 1))
+            }
+        }
 
         for (l, layer) in w.layers.enumerated() {
             layer.attnNorm.withUnsafeBufferPointer { nw in
@@ -332,15 +343,20 @@ final class TransformerState {
             let scale = 1 / Float(hd).squareRoot()
             // Each (item, head) job reads its keys and values up to its position: 2 · headDim
             // multiply-adds per position.
+            // Jobs are runs of items at consecutive positions of one sequence (a prefill, a
+            // speculative pass), one head each: the run's queries share each key and value
+            // converted from halves (pk_attend_rows, the same bits as one query at a time).
             let positions = pending.reduce(0) { $0 + $1.pos + 1 }
-            pool.parallelFor(n * hp.heads, work: positions * hp.heads * 2 * hd) { range in
+            pool.parallelFor(attentionRuns.count * hp.heads, work: positions * hp.heads * 2 * hd) { range in
                 for job in range {
-                    let b = job / hp.heads, h = job % hp.heads
-                    let item = pending[b]
+                    let run = attentionRuns[job / hp.heads], h = job % hp.heads
+                    let item = pending[run.start]
                     let cache = caches[item.seq]
                     let base = l * ctx * kvDim + (h / group) * hd
-                    pk_attend(q + b * d + h * hd, cache.keys + base, cache.values + base, kvDim, Int32(item.pos + 1),
-                              Int32(hd), scale, att + job * ctx, xb + b * d + h * hd)
+                    let b = run.start
+                    pk_attend_rows(q + b * d + h * hd, d, Int32(run.count), cache.keys + base, cache.values + base, kvDim,
+                                   Int32(item.pos + 1), Int32(hd), scale, att + (b * hp.heads + h) * ctx, hp.heads * ctx,
+                                   xb + b * d + h * hd, d)
                 }
             }
             matmul((layer.wo, xb2), input: xb, n)
