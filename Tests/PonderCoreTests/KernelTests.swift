@@ -152,6 +152,52 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// A stride-2 convolution (the encoder's: even kernel, padding (k − 2) / 2) as the encoder
+    /// runs it, a stride-1 convolution of the input's space-to-depth rearrangement, against
+    /// the stride-2 sum itself in double precision: odd channel counts, every even kernel the
+    /// format allows, widths that end in a partial vector.
+    func testStrideTwoConvolutionIsTheConvolutionOfItsSpaceToDepth() {
+        var rng = RandomSource(seed: 5)
+        func random() -> Float { rng.uniform() * 2 - 1 }
+        for (cin, cout, k, h, w) in [(3, 5, 4, 8, 8), (16, 8, 4, 16, 34), (5, 9, 2, 6, 20), (2, 3, 6, 10, 12), (3, 16, 4, 128, 128)] {
+            let x = (0..<(cin * h * w)).map { _ in random() }
+            let weight = (0..<(cout * cin * k * k)).map { _ in random() }
+            let bias = (0..<cout).map { _ in random() }
+            let oh = h / 2, ow = w / 2, half = k / 2, pad = (k - 2) / 2
+            let rearranged = LayerStack.spaceToDepthWeights(weight, cin: cin, cout: cout, k: k)
+            var packed = [Float](repeating: .nan, count: pk_conv_packed_floats(Int32(4 * cin), Int32(cout), Int32(half)))
+            pk_conv_pack(rearranged, Int32(4 * cin), Int32(cout), Int32(half), &packed)
+            var s2d = [Float](repeating: .nan, count: 4 * cin * (oh + half - 1) * (ow + half - 1))
+            x.withUnsafeBufferPointer { xp in
+                s2d.withUnsafeMutableBufferPointer { sp in
+                    LayerStack.spaceToDepth(xp.baseAddress!, cin: cin, h: h, w: w, pad: pad, rows: oh + half - 1, columns: ow + half - 1,
+                                            into: sp.baseAddress!)
+                }
+            }
+            var got = [Float](repeating: .nan, count: cout * oh * ow)
+            pk_conv2d(s2d, Int32(4 * cin), Int32(oh), Int32(ow), Int32(half), packed, bias, Int32(cout), &got,
+                      0, Int32((cout + 7) / 8), 0, Int32(oh), 0, Int32(ow))
+            for co in 0..<cout {
+                for y in 0..<oh {
+                    for xx in 0..<ow {
+                        var sum = Double(bias[co])
+                        for ci in 0..<cin {
+                            for ky in 0..<k {
+                                for kx in 0..<k {
+                                    let sy = 2 * y + ky - pad, sx = 2 * xx + kx - pad
+                                    guard sy >= 0, sy < h, sx >= 0, sx < w else { continue }
+                                    sum += Double(weight[((co * cin + ci) * k + ky) * k + kx]) * Double(x[(ci * h + sy) * w + sx])
+                                }
+                            }
+                        }
+                        XCTAssertEqual(Double(got[(co * oh + y) * ow + xx]), sum, accuracy: 1e-4,
+                                       "\(cin)→\(cout) k \(k) \(h)×\(w): output \(co), \(y), \(xx)")
+                    }
+                }
+            }
+        }
+    }
+
     /// The direct convolution against the sum it is defined as (Σ over channel, row, column of
     /// fused multiply-adds from 0, then the bias), bit for bit: widths that end in a partial
     /// vector or fit one, output channels that do not fill a block of 8, every kernel size the

@@ -1,4 +1,3 @@
-import COpenBLAS
 import CPonderKernels
 #if canImport(Glibc)
 import Glibc
@@ -11,13 +10,17 @@ import Glibc
 /// decoder layer) run as direct kernels (pk_conv2d), blocks of output channels and rows
 /// split across the session's threads; a 3 × 3 one right after an upsample runs on the
 /// input before it, in four phases (pk_conv2d_upsampled); stride-2 ones (the encoder's) run
-/// as im2col + sgemm, the output channels split.
+/// as stride-1 convolutions of the input's space-to-depth rearrangement.
 struct LayerStack: @unchecked Sendable {
     /// Activation shape: channels, rows, columns.
     struct Shape: Equatable { var c: Int, h: Int, w: Int }
 
     enum Op {
-        case conv(weight: [Float], bias: [Float], cin: Int, cout: Int, kernel: Int, stride: Int)
+        /// A stride-2 convolution (even kernel k, padding (k − 2) / 2), run as the stride-1
+        /// k/2 × k/2 convolution of its input's space-to-depth rearrangement (the 2 × 2
+        /// phases of each channel as four channels), its weights rearranged to match and
+        /// packed for pk_conv2d.
+        case stridedConv(packed: [Float], bias: [Float], cin: Int, cout: Int, kernel: Int)
         /// A stride-1 convolution with an odd kernel, its weights packed for pk_conv2d.
         case directConv(packed: [Float], bias: [Float], cin: Int, cout: Int, kernel: Int)
         /// An upsample and the 3 × 3 convolution after it, as pk_conv2d_upsampled's four
@@ -29,8 +32,8 @@ struct LayerStack: @unchecked Sendable {
     let ops: [Op]
     let input: Shape, output: Shape
     let parameterCount: Int
-    /// Largest activation, and largest im2col band or padded input of a direct convolution,
-    /// in floats, found when checking the layers.
+    /// Largest activation, and largest padded (or space-to-depth) input of a convolution, in
+    /// floats, found when checking the layers on the whole picture (a window is smaller).
     private let maxActivation: Int
     private let maxColumns: Int
 
@@ -89,9 +92,13 @@ struct LayerStack: @unchecked Sendable {
                     weight.withUnsafeBufferPointer { w in pk_conv_pack(w.baseAddress!, Int32(cin), Int32(cout), Int32(k), &packed) }
                     ops.append(.directConv(packed: packed, bias: bias, cin: cin, cout: cout, kernel: k))
                     maxCols = max(maxCols, cin * (s.h + k - 1) * (s.w + k - 1))
-                } else {
-                    ops.append(.conv(weight: weight, bias: bias, cin: cin, cout: cout, kernel: k, stride: stride))
-                    maxCols = max(maxCols, cin * k * k * out.w * LayerStack.bandRows(cin: cin, k: k, w: out.w, h: out.h))
+                } else {  // stride 2, k even (checked above)
+                    let half = k / 2
+                    let rearranged = LayerStack.spaceToDepthWeights(weight, cin: cin, cout: cout, k: k)
+                    var packed = [Float](repeating: 0, count: pk_conv_packed_floats(Int32(4 * cin), Int32(cout), Int32(half)))
+                    rearranged.withUnsafeBufferPointer { w in pk_conv_pack(w.baseAddress!, Int32(4 * cin), Int32(cout), Int32(half), &packed) }
+                    ops.append(.stridedConv(packed: packed, bias: bias, cin: cin, cout: cout, kernel: k))
+                    maxCols = max(maxCols, 4 * cin * (out.h + half - 1) * (out.w + half - 1))
                 }
                 count += wt.elementCount + bt.elementCount
                 s = out
@@ -145,11 +152,9 @@ struct LayerStack: @unchecked Sendable {
             throw PonderError(.internal, "layer window \(inputRows)×\(inputColumns) outside \(input.h)×\(input.w)")
         }
         let regions = try outputRegions(rows: inputRows, columns: inputColumns, needed: needed)
-        // Scratch: current, spare, im2col, saved activations.
+        // Scratch: current, spare, a convolution's padded input, saved activations.
         let cur0 = malloc(maxActivation * 4), spare0 = malloc(maxActivation * 4)
-        // A window's band may take up to the 1 M floats bandRows allows even where the full
-        // input's bands are smaller.
-        let scratchColumns = rows == nil && columns == nil ? max(maxColumns, 1) : max(maxColumns, 1 << 20)
+        let scratchColumns = max(maxColumns, 1)
         let cols0 = malloc(scratchColumns * 4)
         guard let cur0, let spare0, let cols0 else {
             free(cur0); free(spare0); free(cols0)
@@ -176,44 +181,29 @@ struct LayerStack: @unchecked Sendable {
                 for ch in 0..<c { body(cur + ch * h * w + g.y0 * w, (g.y1 - g.y0) * w) }
             }
             switch op {
-            case let .conv(weight, bias, cin, cout, k, stride):
-                guard h % stride == 0, w % stride == 0 else {
-                    throw PonderError(.internal, "a stride-\(stride) layer got a \(h)×\(w) window")
-                }
-                let oh = h / stride, ow = w / stride
-                // In bands of output rows, so the im2col matrix stays a few megabytes.
-                let band = LayerStack.bandRows(cin: cin, k: k, w: ow, h: oh)
-                var y0 = 0
-                while y0 < oh {
-                    let rows = min(band, oh - y0)
-                    LayerStack.im2col(cur, cin: cin, h: h, w: w, k: k, stride: stride, rows: y0..<(y0 + rows), out: cols)
-                    let kk = cin * k * k, out = spare + y0 * ow
-                    weight.withUnsafeBufferPointer { wt in
-                        let wp = wt.baseAddress!
-                        func channels(_ r: Range<Int>) {
-                            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                                        Int32(r.count), Int32(rows * ow), Int32(kk),
-                                        1, wp + r.lowerBound * kk, Int32(kk), cols, Int32(rows * ow),
-                                        0, out + r.lowerBound * oh * ow, Int32(oh * ow))
-                        }
-                        // Split only at multiples of 16 channels: OpenBLAS computes an output the
-                        // same way in any such block, but not in blocks of a few rows, and the
-                        // image must not depend on the thread count.
-                        let blocks = (cout + 15) / 16
-                        if let pool {
-                            pool.parallelFor(blocks, work: cout * rows * ow * kk) { r in
-                                channels((16 * r.lowerBound)..<min(cout, 16 * r.upperBound))
+            case let .stridedConv(packed, bias, cin, cout, k):
+                guard h % 2 == 0, w % 2 == 0 else { throw PonderError(.internal, "a stride-2 layer got a \(h)×\(w) window") }
+                let oh = h / 2, ow = w / 2, half = k / 2
+                LayerStack.spaceToDepth(cur, cin: cin, h: h, w: w, pad: (k - 2) / 2, rows: oh + half - 1, columns: ow + half - 1, into: cols)
+                let blocks = (cout + 7) / 8
+                packed.withUnsafeBufferPointer { wt in
+                    bias.withUnsafeBufferPointer { b in
+                        // Item i is output row i % oh of channel block i / oh.
+                        func rows(_ r: Range<Int>) {
+                            var i = r.lowerBound
+                            while i < r.upperBound {
+                                let block = i / oh, y0 = i % oh, y1 = min(oh, y0 + r.upperBound - i)
+                                pk_conv2d(cols, Int32(4 * cin), Int32(oh), Int32(ow), Int32(half), wt.baseAddress!, b.baseAddress!,
+                                          Int32(cout), spare, Int32(block), Int32(block + 1), Int32(y0), Int32(y1), 0, Int32(ow))
+                                i += y1 - y0
                             }
+                        }
+                        if let pool {
+                            pool.parallelFor(blocks * oh, work: cout * oh * ow * 4 * cin * half * half, rows)
                         } else {
-                            channels(0..<cout)
+                            rows(0..<(blocks * oh))
                         }
                     }
-                    y0 += rows
-                }
-                for o in 0..<cout {
-                    let b = bias[o]
-                    let row = spare + o * oh * ow
-                    for i in 0..<(oh * ow) { row[i] += b }
                 }
                 swap(&cur, &spare)
                 c = cout; h = oh; w = ow
@@ -359,7 +349,7 @@ struct LayerStack: @unchecked Sendable {
         var h = rows, w = columns, strided = false
         for op in ops {
             switch op {
-            case let .conv(_, _, _, _, _, stride): h /= stride; w /= stride; strided = strided || stride != 1
+            case .stridedConv: h /= 2; w /= 2; strided = true
             case .upsample, .upsampledConv: h *= 2; w *= 2
             default: break
             }
@@ -376,7 +366,7 @@ struct LayerStack: @unchecked Sendable {
             let (ih, iw) = i == 0 ? (rows, columns) : sizes[i - 1]
             switch ops[i] {
             case let .directConv(_, _, _, _, k): regions[i] = r; r = r.grown(by: k / 2, rows: ih, columns: iw)
-            case let .conv(_, _, _, _, k, _): regions[i] = r; r = r.grown(by: k / 2, rows: ih, columns: iw)
+            case let .stridedConv(_, _, _, _, k): regions[i] = r; r = r.grown(by: k / 2, rows: ih, columns: iw)
             case .upsample: regions[i] = r; r = Region(y0: r.y0 / 2, y1: (r.y1 + 1) / 2, x0: r.x0 / 2, x1: (r.x1 + 1) / 2)
             case .upsampledConv:
                 regions[i] = r
@@ -389,48 +379,50 @@ struct LayerStack: @unchecked Sendable {
         return regions
     }
 
-    /// Output rows per im2col band: as many as fit in about 4 MB of columns, at least one.
-    static func bandRows(cin: Int, k: Int, w: Int, h: Int) -> Int {
-        max(1, min(h, (1 << 20) / max(1, cin * k * k * w)))
-    }
-
-    /// The im2col matrix of output rows `rows`: one row per (channel, ky, kx), one column per
-    /// output pixel of the band. Output pixel (y, x) reads input (y·s + ky − p, x·s + kx − p),
-    /// p = (k − s) / 2, zero outside the image.
-    private static func im2col(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, k: Int, stride s: Int,
-                               rows: Range<Int>, out: UnsafeMutablePointer<Float>) {
-        let pad = (k - s) / 2, ow = w / s, n = rows.count * ow
-        var row = 0
-        for ch in 0..<cin {
-            for ky in 0..<k {
-                for kx in 0..<k {
-                    let dst = out + row * n
-                    let shift = kx - pad
-                    for y in rows {
-                        let sy = y * s + ky - pad
-                        let line = dst + (y - rows.lowerBound) * ow
-                        guard sy >= 0, sy < h else {
-                            line.update(repeating: 0, count: ow)
-                            continue
-                        }
-                        let src = x + (ch * h + sy) * w
-                        if s == 1 {
-                            // A shifted copy of one input row.
-                            let lo = max(0, -shift), hi = min(w, w - shift)
-                            guard lo < hi else { line.update(repeating: 0, count: w); continue }
-                            if lo > 0 { line.update(repeating: 0, count: lo) }
-                            (line + lo).update(from: src + lo + shift, count: hi - lo)
-                            if hi < w { (line + hi).update(repeating: 0, count: w - hi) }
-                        } else {
-                            for ox in 0..<ow {
-                                let sx = ox * s + shift
-                                line[ox] = sx >= 0 && sx < w ? src[sx] : 0
-                            }
+    /// The space-to-depth rearrangement of x (cin × h × w) padded by `pad`: channel
+    /// 4 · ci + 2 · p + q, row Y, column X holds padded pixel (2Y + p, 2X + q) of channel ci,
+    /// for `rows` × `columns` positions (zero outside the image). A stride-2 convolution of x
+    /// is a stride-1 convolution of this with no further padding.
+    static func spaceToDepth(_ x: UnsafePointer<Float>, cin: Int, h: Int, w: Int, pad: Int, rows: Int, columns: Int,
+                             into out: UnsafeMutablePointer<Float>) {
+        for ci in 0..<cin {
+            for p in 0..<2 {
+                for q in 0..<2 {
+                    let plane = out + (4 * ci + 2 * p + q) * rows * columns
+                    for y in 0..<rows {
+                        let sy = 2 * y + p - pad
+                        let line = plane + y * columns
+                        guard sy >= 0, sy < h else { line.update(repeating: 0, count: columns); continue }
+                        let src = x + (ci * h + sy) * w
+                        for xx in 0..<columns {
+                            let sx = 2 * xx + q - pad
+                            line[xx] = sx >= 0 && sx < w ? src[sx] : 0
                         }
                     }
-                    row += 1
                 }
             }
         }
+    }
+
+    /// A stride-2 k × k convolution's weights ([cout][cin][k][k]) as the k/2 × k/2 weights
+    /// over spaceToDepth's channels: [co][4 · ci + 2 · p + q][a][b] = [co][ci][2a + p][2b + q].
+    static func spaceToDepthWeights(_ weight: [Float], cin: Int, cout: Int, k: Int) -> [Float] {
+        let half = k / 2
+        var out = [Float](repeating: 0, count: cout * 4 * cin * half * half)
+        for co in 0..<cout {
+            for ci in 0..<cin {
+                for p in 0..<2 {
+                    for q in 0..<2 {
+                        for a in 0..<half {
+                            for b in 0..<half {
+                                out[((co * 4 * cin + 4 * ci + 2 * p + q) * half + a) * half + b] =
+                                    weight[((co * cin + ci) * k + 2 * a + p) * k + 2 * b + q]
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
     }
 }
