@@ -255,7 +255,8 @@ def test_the_api_key_and_the_request_size_limit(client):
 
 def test_a_full_queue_is_a_503_with_retry_after(client):
     # workers 1 + queue 3: four images at once. A request for 4 images holds all of them
-    # while it draws (the test model, 16 reads each: several seconds).
+    # while it draws (the test model, 16 reads each: a fraction of a second, long beside the
+    # few milliseconds between seeing it run and the next request).
     long = {"prompt": "a red circle", "n": 4, "seed": 1, "check": 16}
     first = {}
     t = threading.Thread(target=lambda: first.update(r=client.post("/v1/images/generations", json=long)))
@@ -277,9 +278,12 @@ def test_a_full_queue_is_a_503_with_retry_after(client):
 
 
 def test_a_disconnected_client_has_its_drawing_stopped(tmp_path):
-    s = Server(tmp_path, "--model", str(SHAPES), "--workers", "1")
+    # One worker: 32 images one after another, several seconds however fast the engine is
+    # (a fraction of a second each); the client gives up after one.
+    n = 32
+    s = Server(tmp_path, "--model", str(SHAPES), "--workers", "1", "--queue", str(n), "--max-n", str(n))
     try:
-        body = {"prompt": PROMPT, "n": 8, "seed": 1}  # one worker: 8 images one after another, seconds
+        body = {"prompt": PROMPT, "n": n, "seed": 1}
         with pytest.raises(httpx.ReadTimeout):
             httpx.post(s.url + "/v1/images/generations", json=body, timeout=httpx.Timeout(10, read=1.0))
         gone = time.monotonic()
@@ -288,11 +292,11 @@ def test_a_disconnected_client_has_its_drawing_stopped(tmp_path):
         health = s.health()
         # Most of the 8 are never drawn (how many were served in the first second depends on
         # how busy the machine is), and what was running stops within steps, not images.
-        assert health["cancelled"] >= 4 and health["served"] + health["cancelled"] == 8, health
+        assert health["cancelled"] >= n // 2 and health["served"] + health["cancelled"] == n, health
         assert stopped_after < 3.0, stopped_after
         wait_until(lambda: any(e["path"] == "/v1/images/generations" for e in s.access_entries()), 5)
         [entry] = [e for e in s.access_entries() if e["path"] == "/v1/images/generations"]
-        assert entry["status"] == 499 and entry["cancelled"] is True and entry["seeds"] == list(range(1, 9))
+        assert entry["status"] == 499 and entry["cancelled"] is True and entry["seeds"] == list(range(1, n + 1))
         assert {"time", "request_id", "client", "method", "ms", "bytes"} <= set(entry)
         ok = httpx.post(s.url + "/v1/images/generations", json={"prompt": "a red circle", "seed": 2},
                         headers={"X-Request-ID": "abc-1"}, timeout=60)
@@ -323,8 +327,9 @@ def test_shutdown_finishes_what_runs_or_cancels_it_past_the_timeout(tmp_path):
 
     # ... unless it runs past --shutdown-timeout: then it is cancelled between two tokens.
     (tmp_path / "b").mkdir()
-    s = Server(tmp_path / "b", "--model", str(SHAPES), "--workers", "1", "--shutdown-timeout", "0.5")
-    t = threading.Thread(target=lambda: answer.update(r=_post_or_error(s.url, {"prompt": PROMPT, "n": 8})))
+    s = Server(tmp_path / "b", "--model", str(SHAPES), "--workers", "1", "--shutdown-timeout", "0.5",
+               "--queue", "32", "--max-n", "32")
+    t = threading.Thread(target=lambda: answer.update(r=_post_or_error(s.url, {"prompt": PROMPT, "n": 32})))
     t.start()
     wait_until(lambda: s.health()["running"] == 1, 30)
     start = time.monotonic()
@@ -332,7 +337,7 @@ def test_shutdown_finishes_what_runs_or_cancels_it_past_the_timeout(tmp_path):
     s.process.wait(30)
     took = time.monotonic() - start
     t.join()
-    assert took < 3, took  # eight images of the default model take several seconds
+    assert took < 3, took  # 32 images of the default model take several seconds
     assert not isinstance(answer["r"], httpx.Response) or answer["r"].status_code != 200
     entries = [e for e in s.access_entries() if e["path"] == "/v1/images/generations"]
     assert entries and entries[0]["cancelled"] is True
