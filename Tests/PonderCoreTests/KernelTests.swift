@@ -107,6 +107,50 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The row-major kernel gives each (row, vector) the same bits whatever the batch it comes
+    /// in: speculative passes and prefills (many vectors, tiled) must agree with one-token
+    /// steps, or drawing would depend on how tokens were grouped. Batches that cross the
+    /// kernel's tile (8) and chunk (32) sizes, odd row counts and row ranges inside the matrix.
+    /// Where AVX-512 VNNI is present, batches of 4 or more take its own path (and the engine
+    /// packs its matrices), so only batches up to 3 are compared there.
+    func testRowMajorProductIsTheSameBitsInEveryBatch() {
+        var rng = RandomSource(seed: 4)
+        let vnni = pk_q8x16_available() != 0
+        for (rows, blocks) in [(37, 3), (64, 8), (5, 24)] {
+            var w = [UInt8](repeating: 0, count: rows * blocks * 34)
+            for blk in 0..<(rows * blocks) {
+                let d = Float16(0.002 + rng.uniform() * 0.05).bitPattern
+                w[34 * blk] = UInt8(d & 0xff)
+                w[34 * blk + 1] = UInt8(d >> 8)
+                for i in 0..<32 { w[34 * blk + 2 + i] = UInt8(truncatingIfNeeded: rng.next()) }  // -128 too
+            }
+            for batch in [1, 2, 3, 4, 7, 8, 9, 12, 17, 32, 33, 45] where !vnni || batch <= 3 {
+                let x = (0..<(batch * blocks * 32)).map { _ in rng.uniform() * 4 - 2 }
+                var xq = [pk_block_q8](repeating: pk_block_q8(), count: batch * blocks)
+                pk_quantize_q8(x, &xq, Int32(x.count))
+                for range in [0..<rows, 1..<max(2, rows - 2)] {
+                    var got = [Float](repeating: .nan, count: batch * rows)
+                    pk_matmul_q8(w, blocks * 34, Int32(blocks), xq, Int32(batch), &got, Int32(rows),
+                                 Int32(range.lowerBound), Int32(range.upperBound))
+                    for v in 0..<batch {
+                        var alone = [Float](repeating: .nan, count: rows)
+                        Array(xq[(v * blocks)..<((v + 1) * blocks)]).withUnsafeBufferPointer { one in
+                            pk_matmul_q8(w, blocks * 34, Int32(blocks), one.baseAddress!, 1, &alone, Int32(rows), 0, Int32(rows))
+                        }
+                        for r in 0..<rows {
+                            let g = got[v * rows + r]
+                            if range.contains(r) {
+                                XCTAssertEqual(g.bitPattern, alone[r].bitPattern, "\(rows)×\(blocks) batch \(batch) row \(r) vector \(v): \(g) vs \(alone[r])")
+                            } else {
+                                XCTAssertTrue(g.isNaN, "row \(r) outside \(range) was written")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// The packed layout's kernel against the row-major one on the same Q8_0 matrix: rows that
     /// do not fill their last group of 16, odd and even block counts, every batch path, and
     /// row ranges that start and end inside a group (the rows outside stay untouched).
