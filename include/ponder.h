@@ -134,8 +134,10 @@ typedef struct ponder_session_params {
                                over the weights feeds after the token just drawn, kept while
                                the model's own samples agree with them. The image is the same,
                                byte for byte, for every value; only the speed changes. 0 = one
-                               token a pass; default 3; 0 to 15 (docs/performance.md,
-                               "Speculative drawing"). Added in API version 6. */
+                               token a pass; default 3 on processors with AVX-512 VNNI, 0
+                               on others (where drafting costs more than it saves); 0 to 15
+                               (docs/performance.md, "Speculative drawing"). Added in API
+                               version 6. */
 } ponder_session_params;
 
 /* The version the library was built with (PONDER_VERSION then). Returns a static string;

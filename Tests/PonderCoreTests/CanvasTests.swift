@@ -192,8 +192,12 @@ final class CanvasTests: XCTestCase {
             return worst
         }
         XCTAssertLessThanOrEqual(try worst(halo: Session.decodeHalo), 8)
-        // The default model's decoder sees 4 cells far: with a halo of 4 the window is exact.
-        XCTAssertEqual(try worst(halo: 4), 0)
+        // The default model's decoder sees 5.5 cells far (3 × 3 convolutions: 3 at the grid's
+        // scale, 3 at each of the next two and 2 at the last, each a half step finer): with a
+        // halo of 6 the window is exact. At 4 it is within a level or two, which depends on
+        // the codes drawn (they differ between AVX2 and AVX-512 processors).
+        XCTAssertEqual(try worst(halo: 6), 0)
+        XCTAssertLessThanOrEqual(try worst(halo: 4), 2)
         XCTAssertGreaterThan(try worst(halo: 0), 8)  // the halo is needed
     }
 

@@ -15,6 +15,7 @@ final class SessionTests: XCTestCase {
         p.threads = threads
         p.cfgScale = cfg
         p.checkAttempts = check
+        p.draftTokens = 3  // speculative drawing on every processor (the default is 0 without AVX-512 VNNI)
         return try Session(model: SessionTests.model, parameters: p)
     }
 

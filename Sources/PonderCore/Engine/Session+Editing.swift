@@ -283,7 +283,7 @@ extension Session {
         return (made, clean)
     }
 
-    /// Cells decoded around an edit's cells. The default model's decoder sees 4 cells far;
+    /// Cells decoded around an edit's cells. The default model's decoder sees 5.5 cells far;
     /// with 3, the pixels of the cells used differ from a full decode's by 0.1 levels of 255
     /// on average and at most 22 on a few pixels (over every object of three drawings), at
     /// about half a full decode's cost for one medium object; with 2 the worst was 38

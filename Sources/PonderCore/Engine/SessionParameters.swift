@@ -1,3 +1,4 @@
+import CPonderKernels
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -36,8 +37,12 @@ public struct SessionParameters: Equatable {
     /// From docs/results.md's measurements of accuracy against time (training/prompt_accuracy.py).
     public static let defaultCheckAttempts = 3
     public static let maxCFGScale: Float = 100
-    /// From docs/performance.md's "Speculative drawing" (benchmarks/speculation.py).
-    public static let defaultDraftTokens = 3
+    /// From docs/performance.md's "Speculative drawing" (benchmarks/speculation.py): where the
+    /// engine multiplies with AVX-512 VNNI, a pass over several tokens costs far less than as
+    /// many one-token passes, and 3 drafts drew an image in 0.87 of the time of none; with
+    /// AVX2 alone a batch's product costs nearly in proportion to its tokens, and 3 drafts
+    /// took 1.29 of the time, so there drafting is off. Either way the image is the same.
+    public static var defaultDraftTokens: Int { pk_q8x16_available() != 0 ? 3 : 0 }
     /// A pass feeds each of two sequences at most 16 tokens (TransformerState.speculatedItems).
     public static let maxDraftTokens = 15
 
