@@ -154,15 +154,21 @@ def test_kept_neighbour_in_a_shared_cell_is_untouched(shapes):
 
 
 def test_add_plans_the_object_elsewhere_when_checking_reads_it_wrong(shapes):
-    # The model draws this heart wrong at the place it first plans (the check reads it wrong
-    # three times there), so checked adding plans it again at least one cell away, and the
-    # drawing discarded with the first place leaves no trace.
+    # The model draws this small heart wrong at some of the places it plans (the check reads
+    # it wrong three times there), so checked adding plans it again at least one cell away,
+    # and the drawing discarded with the first place leaves no trace. Which seeds meet such a
+    # place depends on the processor's rounding (AVX2 and AVX-512 draw other codes), so the
+    # first seed that does is taken; on both about one seed in four does.
     plan = "background white\nlarge brown triangle at 59 26\nlarge blue star at 60 102"
     base = shapes.generate("a large brown triangle and a large blue star", plan=plan, seed=1)
     phrase = "a small purple heart below the brown triangle"
-    first = shapes.add(base, phrase, seed=0, check=0).plan.splitlines()[-1].split()
-    checked = shapes.add(base, phrase, seed=0)
-    assert checked.checks > 3  # more than one place's reads
+    for seed in range(24):
+        checked = shapes.add(base, phrase, seed=seed)
+        if checked.checks > 3:  # more than one place's reads
+            break
+    else:
+        pytest.fail("no seed of 24 made checked adding plan the heart again")
+    first = shapes.add(base, phrase, seed=seed, check=0).plan.splitlines()[-1].split()
     new = checked.plan.splitlines()[-1].split()
     assert new[:3] == ["small", "purple", "heart"]
     (fx, fy), (x, y) = map(int, first[-2:]), map(int, new[-2:])
