@@ -63,7 +63,7 @@ extern "C" {
 #define PONDER_VERSION "0.1.0"
 /* Raised whenever a function, type or constant of this header is added or changed;
  * ponder_api_version() returns the one the library was built with. */
-#define PONDER_API_VERSION 6
+#define PONDER_API_VERSION 7
 
 /* File name of the model the project ships (the one definition of it): models/ in the
  * repository, PREFIX/share/ponder/ once installed (scripts/install), ponder/models/ in the
@@ -386,6 +386,21 @@ PONDER_API ponder_status ponder_redraw_region(ponder_session *session, int32_t x
  * object or more than one, no room for the object, or a picture that already holds 4
  * objects is PONDER_ERR_BAD_PROMPT with a message saying which. phrase: non-NULL. */
 PONDER_API ponder_status ponder_add(ponder_session *session, const char *phrase);
+
+/* Progress and cancel for this session's edits (ponder_edit, ponder_redraw_region,
+ * ponder_add): callback is called after each image token an edit samples, on the calling
+ * thread and inside that call, with done of total tokens of the current pass. An edit samples
+ * in passes (its first drawing, then each redraw its check asks for, and each new place tried
+ * for a new object), so done restarts at 1 with each pass; an edit that samples nothing
+ * (a removal, a background change) makes no calls. Return false to stop: the edit returns
+ * PONDER_ERR_CANCELLED and the session keeps the canvas it had (as for any failed edit).
+ * callback NULL removes it. user_data is passed through untouched; the library keeps the
+ * pointer until the callback is replaced or the session is freed, and never reads it. From
+ * inside the callback, the calls ponder_draw's callback may make are allowed (ponder_decode
+ * then shows the codes being drawn); any other is PONDER_ERR_WRONG_STATE. session: non-NULL.
+ * Added in API version 7. */
+PONDER_API ponder_status ponder_set_edit_progress(ponder_session *session, ponder_progress_callback callback,
+                                                  void *user_data);
 
 /* ---- Raw evaluation ------------------------------------------------------------------ */
 

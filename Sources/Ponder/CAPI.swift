@@ -548,6 +548,16 @@ public func ponder_redraw_region(_ session: OpaquePointer?, _ x0: Int32, _ y0: I
     }
 }
 
+@_cdecl("ponder_set_edit_progress")
+public func ponder_set_edit_progress(_ session: OpaquePointer?, _ callback: ponder_progress_callback?,
+                                     _ userData: UnsafeMutableRawPointer?) -> ponder_status {
+    withSession(session, "ponder_set_edit_progress") { box in
+        // userData is the caller's, passed through untouched; the closure holds only the pointer.
+        let user = UnsafeMutableRawPointer(userData)
+        box.session.editProgress = callback.map { cb in { done, total in cb(Int32(done), Int32(total), user) } }
+    }
+}
+
 @_cdecl("ponder_add")
 public func ponder_add(_ session: OpaquePointer?, _ phrase: UnsafePointer<CChar>?) -> ponder_status {
     withSession(session, "ponder_add") { box in

@@ -84,6 +84,18 @@ static bool progress(int32_t done, int32_t total, void *user_data) {
     return done < s->stop_at;
 }
 
+struct edit_watch {
+    int calls, last_done, stop_at, bad;
+};
+
+static bool edit_progress(int32_t done, int32_t total, void *user_data) {
+    struct edit_watch *w = user_data;
+    w->calls++;
+    if (done < 1 || done > total || (done != 1 && done != w->last_done + 1)) w->bad++;
+    w->last_done = done;
+    return done < w->stop_at;
+}
+
 struct stepper {
     ponder_session *session;
     int ok, refused, other;
@@ -148,6 +160,32 @@ int main(int argc, char **argv) {
           "stopped and resumed, the same image as drawn in one go");
     CHECK(ponder_draw(s.session, progress, &s) == PONDER_OK && s.calls == 256, "a complete image: no calls");
     CHECK(ponder_draw(NULL, NULL, NULL) == PONDER_ERR_INVALID_ARGUMENT, "a NULL session");
+
+    /* An edit's progress callback: a call per token sampled; false cancels the edit and
+     * leaves the canvas as it was; NULL removes it. */
+    {
+        uint8_t *white = malloc(s.rgb_size);
+        CHECK(white != NULL, "memory");
+        memset(white, 255, s.rgb_size);
+        struct edit_watch w = {0, 0, 3, 0};
+        const char *circle = "background white\nmedium red circle at 64 64";
+        CHECK(ponder_set_edit_progress(NULL, edit_progress, &w) == PONDER_ERR_INVALID_ARGUMENT, "a NULL session");
+        CHECK(ponder_set_image(s.session, white, s.rgb_size, info.image_width, info.image_height) == PONDER_OK, "set image");
+        CHECK(ponder_set_canvas_plan(s.session, "background white") == PONDER_OK, "canvas plan");
+        CHECK(ponder_set_edit_progress(s.session, edit_progress, &w) == PONDER_OK, "edit progress");
+        CHECK(ponder_edit(s.session, circle) == PONDER_ERR_CANCELLED, "the edit callback's false cancels");
+        CHECK(w.calls == 3 && w.bad == 0, "a call per token sampled, done counting from 1");
+        CHECK(strcmp(ponder_get_plan(s.session), "background white") == 0, "a cancelled edit keeps the canvas");
+        w.stop_at = 1 << 30;
+        w.calls = 0;
+        CHECK(ponder_edit(s.session, circle) == PONDER_OK && w.calls > 3 && w.bad == 0, "an edit to the end");
+        CHECK(strcmp(ponder_get_plan(s.session), circle) == 0, "the edit's plan");
+        CHECK(ponder_set_edit_progress(s.session, NULL, NULL) == PONDER_OK, "no edit progress");
+        w.calls = 0;
+        CHECK(ponder_edit(s.session, "background white\nmedium red circle at 40 40") == PONDER_OK && w.calls == 0,
+              "no calls once removed");
+        free(white);
+    }
 
     /* Two threads stepping one session at once: each call either runs or is refused. */
     CHECK(ponder_plan(s.session, PROMPT) == PONDER_OK, "plan");

@@ -102,6 +102,10 @@ static int one_cycle(const char *path, int cycle, int threads) {
         EXPECT(ponder_set_canvas_plan(session, canvas_plan) == PONDER_OK, "canvas plan");
         EXPECT(ponder_add(session, "a small blue star to the right of the red circle") == PONDER_OK, "add");
         EXPECT(ponder_add(session, "a star left of the green heart") == PONDER_ERR_BAD_PROMPT, "a bad phrase");
+        EXPECT(ponder_set_edit_progress(session, stop_early, NULL) == PONDER_OK, "edit progress");
+        ponder_status stopped = ponder_edit(session, "background beige\nmedium red circle at 90 30");
+        EXPECT(stopped == PONDER_OK || stopped == PONDER_ERR_CANCELLED, "an edit its callback may stop");
+        EXPECT(ponder_set_edit_progress(session, NULL, NULL) == PONDER_OK, "no edit progress");
         EXPECT(ponder_redraw_region(session, 0, 0, 300, 10, NULL) == PONDER_ERR_INVALID_ARGUMENT, "a bad region");
         EXPECT(ponder_redraw_region(session, 64, 0, 128, 64, "a small green heart") == PONDER_OK, "redraw");
         EXPECT(ponder_edit(session, "background beige\nmedium red circle at 40 90") == PONDER_OK, "edit by plan");

@@ -67,6 +67,39 @@ final class CanvasTests: XCTestCase {
         XCTAssertTrue(b1.image == b.image, "another thread count drew another picture")
     }
 
+    /// An edit's progress callback sees each sampled token of each pass, does not change the
+    /// picture, and stops the edit when it returns false, leaving the session's canvas as it
+    /// was (so the next edit starts from the input).
+    func testEditProgressAndCancel() throws {
+        let moved = Plan.Object(shape: 0, colour: 0, size: 1, x: 40, y: 100)
+        let s = try session(check: 2)
+        let a = try base(s)
+        let plan = Plan(background: 0, objects: [moved, a.plan.objects[1]])
+        let plain = try s.edit(a, plan: plan)
+
+        let t = try session(check: 2)
+        let c = try base(t)
+        var calls: [(Int, Int)] = []
+        t.editProgress = { done, total in calls.append((done, total)); return true }
+        let watched = try t.edit(c, plan: plan)
+        XCTAssertTrue(watched.image == plain.image, "a progress callback changed the picture")
+        XCTAssertFalse(calls.isEmpty)
+        XCTAssertEqual(calls.first?.0, 1)
+        for (k, call) in calls.enumerated() {
+            XCTAssertTrue(call.0 >= 1 && call.0 <= call.1, "call \(k): \(call)")
+            if k > 0 && call.0 != 1 { XCTAssertEqual(call.0, calls[k - 1].0 + 1, "done grows by one within a pass") }
+        }
+
+        let u = try session(check: 2)
+        let d = try base(u)
+        u.editProgress = { done, _ in done < 3 }
+        XCTAssertEqual(error { _ = try u.edit(d, plan: plan) }?.kind, .cancelled)
+        let kept = try u.currentCanvas()
+        XCTAssertTrue(kept.image == d.image && kept.plan == d.plan, "a cancelled edit changed the canvas")
+        u.editProgress = nil
+        XCTAssertTrue(try u.edit(kept, plan: plan).image == plain.image, "after a cancelled edit, the same edit draws the same picture")
+    }
+
     func testBackgroundChangeRedrawsNothing() throws {
         let s = try session()
         let a = try base(s)

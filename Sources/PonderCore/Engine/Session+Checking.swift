@@ -42,7 +42,7 @@ extension Session {
             if let within { cells = cells.filter { within[$0] } }
             if wrong <= best.wrong { best = (codes, wrong, cells.isEmpty) }
             if cells.isEmpty || attempt == reads { break }
-            try redraw(cells, seed: parameters.seed ^ Session.checkStream ^ UInt64(attempt))
+            try redraw(cells, seed: parameters.seed ^ Session.checkStream ^ UInt64(attempt), progress: within == nil ? nil : editProgress)
             redrawsUsed += 1
         }
         codes = best.codes
@@ -109,7 +109,8 @@ extension Session {
     /// Resamples the image tokens at `cells` (ascending raster indices) in raster order, each
     /// conditioned on the drawing's context and every code before it; runs of kept codes in
     /// between are fed in batches. Each caller gives its own seed, so deterministic.
-    func redraw(_ cells: [Int], seed: UInt64) throws {
+    /// `progress` is called after each cell sampled (done, cells.count); false throws .cancelled.
+    func redraw(_ cells: [Int], seed: UInt64, progress: ((Int, Int) -> Bool)? = nil) throws {
         guard let first = cells.first else { return }
         let vocab = model.vocabulary
         let total = totalTokens, guided = self.guided
@@ -119,11 +120,15 @@ extension Session {
         try feed(0, drawContext + before)
         if guided { try feed(1, [vocab.bos, vocab.image] + before) }
         sampler.rng = RandomSource(seed: seed)
-        var i = first
+        var i = first, done = 0
         while i < total {
             if redrawn[i] {
                 let token = sampleImageToken()
                 codes[i] = token - Int32(vocab.imageCodeOffset)
+                done += 1
+                if let progress, !progress(done, cells.count) {
+                    throw PonderError(.cancelled, "the edit was stopped by the progress callback after \(done) of \(cells.count) cells")
+                }
                 if i + 1 < total { try state.advance(token, sequences: guided ? 2 : 1) }
                 i += 1
             } else {

@@ -268,7 +268,7 @@ extension Session {
             }
             if !sampled.isEmpty {
                 drawContext = try drawingContext(for: plan)
-                try redraw(sampled.indices, seed: parameters.seed ^ Session.editStream)
+                try redraw(sampled.indices, seed: parameters.seed ^ Session.editStream, progress: editProgress)
                 clean = try check(within: sampled)
             }
             // Only the sampled cells are decoded; the cleared ones are the plain background,

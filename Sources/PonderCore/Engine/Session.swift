@@ -27,6 +27,12 @@ public final class Session {
     var picture: RGBImage?
     /// Cells the last edit redrew (Session+Editing).
     public internal(set) var editedCells = 0
+    /// Called by an edit (edit, redraw(_:region:phrase:), add) after each image token it
+    /// samples: done of total tokens of the current pass (the edit's first drawing, then each
+    /// redraw its check asks for and each new place tried, so done restarts at 1 with each
+    /// pass). Returning false stops the edit: it throws .cancelled and the session keeps the
+    /// canvas it had. nil: no calls.
+    public var editProgress: ((_ done: Int, _ total: Int) -> Bool)?
     /// The plan a preview last rendered and its codes (Session+Decoding), kept for the next.
     var previewCodes: (plan: Plan, codes: [Int32])?
 

@@ -131,6 +131,7 @@ def _load():
         "ponder_edit": (S, [P, C.c_char_p]),
         "ponder_redraw_region": (S, [P, C.c_int32, C.c_int32, C.c_int32, C.c_int32, C.c_char_p]),
         "ponder_add": (S, [P, C.c_char_p]),
+        "ponder_set_edit_progress": (S, [P, _PROGRESS, P]),
         "ponder_draw": (S, [P, _PROGRESS, P]),
         "ponder_generate": (S, [P, C.c_char_p, _PROGRESS, P]),
     }
@@ -485,26 +486,67 @@ class Session:
         """Gives the picture set with set_image the caller's plan instead of describing it."""
         _check(_load().ponder_set_canvas_plan(self._handle, _text(plan, "plan")))
 
-    def edit(self, plan: str) -> None:
-        """Redraws the canvas to an edited copy of its plan (moved, recoloured, resized,
-        removed or added objects, another background)."""
-        _check(_load().ponder_edit(self._handle, _text(plan, "plan")))
+    def _editing(self, call, on_step) -> bool:
+        """Runs an edit call with on_step(done, total) as its progress callback
+        (ponder_set_edit_progress): called after each image token the edit samples, done
+        restarting at 1 with each pass (the first drawing, each redraw its check asks for,
+        each new place tried). False (or 0) from on_step stops the edit, which then returns
+        False and leaves the canvas as it was; an exception from on_step, or Ctrl-C, stops it
+        too and is raised."""
+        lib = _load()
+        if on_step is None:
+            _check(call())
+            return True
+        if not callable(on_step):
+            raise TypeError(f"on_step must be callable, not {type(on_step).__name__}")
+        raised = []
 
-    def redraw(self, box, prompt: Optional[str] = None) -> None:
+        def progress(done, total, _user_data):
+            try:  # everything inside: an exception escaping a ctypes callback is only printed
+                answer = on_step(done, total)
+                return answer is None or bool(answer)
+            except BaseException as e:
+                raised.append(e)
+                return False
+
+        callback = _PROGRESS(progress)  # kept alive until the call returns
+        _check(lib.ponder_set_edit_progress(self._handle, callback, None))
+        try:
+            status = call()
+        finally:
+            lib.ponder_set_edit_progress(self._handle, _PROGRESS(), None)  # NULL: no callback
+        if raised:
+            raise raised[0]
+        if status == _CANCELLED:
+            return False
+        _check(status)
+        return True
+
+    def edit(self, plan: str, on_step: Optional[Callable[[int, int], Optional[bool]]] = None) -> bool:
+        """Redraws the canvas to an edited copy of its plan (moved, recoloured, resized,
+        removed or added objects, another background). With on_step, see _editing: returns
+        False when on_step stopped it."""
+        text = _text(plan, "plan")
+        return self._editing(lambda: _load().ponder_edit(self._handle, text), on_step)
+
+    def redraw(self, box, prompt: Optional[str] = None,
+               on_step: Optional[Callable[[int, int], Optional[bool]]] = None) -> bool:
         """Redraws the region box = (x0, y0, x1, y1), pixels, x0 <= x < x1: objects centred
         in it go; with `prompt` (a phrase for one object) a new one is planned inside it,
-        else it is cleared to the background."""
+        else it is cleared to the background. on_step as for edit."""
         try:
             x0, y0, x1, y1 = box
         except (TypeError, ValueError):
             raise TypeError(f"box must be (x0, y0, x1, y1), got {box!r}") from None
         x0, y0, x1, y1 = (_i32(v, name) for v, name in zip((x0, y0, x1, y1), ("x0", "y0", "x1", "y1")))
         phrase = None if prompt is None else _text(prompt, "prompt")
-        _check(_load().ponder_redraw_region(self._handle, x0, y0, x1, y1, phrase))
+        return self._editing(lambda: _load().ponder_redraw_region(self._handle, x0, y0, x1, y1, phrase), on_step)
 
-    def add(self, phrase: str) -> None:
-        """Adds one object by a phrase that may refer to the picture's objects with "the"."""
-        _check(_load().ponder_add(self._handle, _text(phrase, "phrase")))
+    def add(self, phrase: str, on_step: Optional[Callable[[int, int], Optional[bool]]] = None) -> bool:
+        """Adds one object by a phrase that may refer to the picture's objects with "the".
+        on_step as for edit."""
+        text = _text(phrase, "phrase")
+        return self._editing(lambda: _load().ponder_add(self._handle, text), on_step)
 
     def image(self) -> "Image":
         """The session's picture now (decoded drawing, or the canvas after an edit)."""
@@ -592,7 +634,7 @@ class Model:
                               "(the prompt may ask for what cannot fit)", stacklevel=2)
             return image
 
-    def _edit(self, image, plan: Optional[str], seed: int, check: Optional[int], kwargs, act) -> Image:
+    def _edit(self, image, plan: Optional[str], seed: int, check: Optional[int], kwargs, act, on_step=None) -> Image:
         if isinstance(image, (str, os.PathLike)):
             image = Image.open(image)
         image = Image.coerce(image)
@@ -605,26 +647,36 @@ class Model:
                 except PonderError as e:
                     which = "image_plan" if plan is not None else "image.plan"
                     raise PonderError(f"the picture's own plan ({which}): {e}", e.status) from None
-            act(s)
-            return s.image()
+            complete = act(s, on_step)
+            result = s.image()
+            result.cancelled = not complete  # stopped by on_step: the input picture, unchanged
+            return result
 
     def edit(self, image, plan: str, *, seed: int = 0, image_plan: Optional[str] = None,
-             check: Optional[int] = None, **kwargs) -> Image:
+             check: Optional[int] = None, on_step: Optional[Callable[[int, int], Optional[bool]]] = None,
+             **kwargs) -> Image:
         """Returns `image` redrawn to `plan`, an edited copy of its plan (docs/canvas.md):
         only the cells of changed objects are redrawn; other pixels are kept byte for byte.
         The picture's own plan is `image_plan`, else `image.plan` (an Image Ponder made), else
-        it is described. `image` may be an Image, a PIL image or a PNG path."""
-        return self._edit(image, image_plan, seed, check, kwargs, lambda s: s.edit(plan))
+        it is described. `image` may be an Image, a PIL image or a PNG path.
+        `on_step(done, total)` is called after each image token the edit samples (done
+        restarts at 1 with each pass: the first drawing, each redraw its check asks for);
+        False from it stops the edit, and the picture comes back unchanged with
+        `image.cancelled` True. An exception from on_step, or Ctrl-C, stops it and is raised."""
+        return self._edit(image, image_plan, seed, check, kwargs, lambda s, cb: s.edit(plan, cb), on_step)
 
     def redraw(self, image, box, prompt: Optional[str] = None, *, seed: int = 0,
-               image_plan: Optional[str] = None, check: Optional[int] = None, **kwargs) -> Image:
+               image_plan: Optional[str] = None, check: Optional[int] = None,
+               on_step: Optional[Callable[[int, int], Optional[bool]]] = None, **kwargs) -> Image:
         """Inpainting: returns `image` with the region box = (x0, y0, x1, y1) redrawn, holding
         what `prompt` (a phrase for one object, e.g. "a small red star") says, or cleared to
-        the background when prompt is None."""
-        return self._edit(image, image_plan, seed, check, kwargs, lambda s: s.redraw(box, prompt))
+        the background when prompt is None. on_step as for edit."""
+        return self._edit(image, image_plan, seed, check, kwargs, lambda s, cb: s.redraw(box, prompt, cb), on_step)
 
     def add(self, image, phrase: str, *, seed: int = 0, image_plan: Optional[str] = None,
-            check: Optional[int] = None, **kwargs) -> Image:
+            check: Optional[int] = None, on_step: Optional[Callable[[int, int], Optional[bool]]] = None,
+            **kwargs) -> Image:
         """Returns `image` with one more object, placed as `phrase` says, e.g. "a red star to
-        the right of the blue circle" ("the" names an object already in the picture)."""
-        return self._edit(image, image_plan, seed, check, kwargs, lambda s: s.add(phrase))
+        the right of the blue circle" ("the" names an object already in the picture).
+        on_step as for edit."""
+        return self._edit(image, image_plan, seed, check, kwargs, lambda s, cb: s.add(phrase, cb), on_step)

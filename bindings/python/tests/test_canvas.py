@@ -176,3 +176,29 @@ def test_add_plans_the_object_elsewhere_when_checking_reads_it_wrong(shapes):
     assert y > 26  # the phrase still holds
     assert checked.plan.startswith(plan)
     assert far_bytes_changed(base, checked, [box(x, y, 16)]) == 0
+
+
+def test_edits_report_progress_and_stop_when_asked(shapes, base):
+    moved = BASE_PLAN.replace("circle at 32 64", "circle at 40 100")
+    plain = shapes.edit(base, moved, seed=1)
+    calls = []
+    watched = shapes.edit(base, moved, seed=1, on_step=lambda done, total: calls.append((done, total)))
+    assert watched.rgb == plain.rgb and not watched.cancelled  # watching changes nothing
+    assert calls and calls[0][0] == 1 and all(1 <= d <= t for d, t in calls)
+    # False stops the edit: the picture comes back as it was, marked cancelled.
+    stopped = shapes.add(base, "a small green star above the red circle", seed=2, on_step=lambda d, t: d < 2)
+    assert stopped.cancelled and stopped.rgb == base.rgb and stopped.plan == base.plan
+    # An exception from on_step stops it and is raised; the session can edit again after.
+    with shapes.session(seed=1) as s:
+        s.set_image(base)
+        s.set_canvas_plan(BASE_PLAN)
+
+        def boom(done, total):
+            raise RuntimeError("stop here")
+        with pytest.raises(RuntimeError, match="stop here"):
+            s.redraw((40, 88, 90, 126), "a small green star", on_step=boom)
+        assert s.image().rgb == base.rgb
+        assert s.edit(moved) is True
+        assert s.image().rgb == plain.rgb
+    with pytest.raises(TypeError, match="on_step must be callable"):
+        shapes.edit(base, moved, on_step=3)
