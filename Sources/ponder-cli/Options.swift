@@ -1,4 +1,7 @@
 import ArgumentParser
+#if canImport(Glibc)
+import Glibc
+#endif
 import PonderCore
 
 /// A seed as given on the command line: a number from 0 to 2^64 − 1, or `random` (also -1,
@@ -117,6 +120,7 @@ enum OutputPath {
     /// The CLI writes PNG images only: any other extension (or none) is an error, so that
     /// `-o out.jpg` cannot leave PNG bytes under a JPEG name.
     static func check(image path: String, option: String) throws {
+        try notADirectory(path, option: option)
         guard pathExtension(path) == "png" else {
             throw ValidationError("\(option) '\(PonderError.visible(path))': images are written as PNG only, so the name must end in .png (convert it afterwards for another format)")
         }
@@ -124,8 +128,18 @@ enum OutputPath {
 
     /// A plan is text: a name with an image or model extension is an error.
     static func check(plan path: String, option: String) throws {
+        try notADirectory(path, option: option)
         if let ext = pathExtension(path), binaryExtensions.contains(ext) {
             throw ValidationError("\(option) '\(PonderError.visible(path))': a plan is text, not .\(ext); name it e.g. plan.txt")
+        }
+    }
+
+    /// A file is written whole at the end of the work: a directory in its place is refused
+    /// before any work starts, not after.
+    static func notADirectory(_ path: String, option: String) throws {
+        var info = stat()
+        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+            throw ValidationError("\(option) '\(PonderError.visible(path))' is a directory: give a file name")
         }
     }
 

@@ -222,6 +222,11 @@ class Image:
 
     def __init__(self, width: int, height: int, rgb: bytes, plan: Optional[str] = None,
                  codes: Optional[list[int]] = None, checks: int = 0, redraws: int = 0, cancelled: bool = False):
+        # Exactly width * height * 3 bytes: a buffer of another size means the sides are wrong,
+        # and saving it would write a picture cut or padded from other rows.
+        if len(rgb) != width * height * 3:
+            raise PonderError(f"{len(rgb)} bytes of RGB for a {width}x{height} image; {width * height * 3} needed",
+                              "invalid argument")
         self.width, self.height, self.rgb, self.plan = width, height, rgb, plan
         self.codes, self.checks, self.redraws, self.cancelled = codes or [], checks, redraws, cancelled
         self.plan_satisfied: Optional[bool] = None

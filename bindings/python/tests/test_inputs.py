@@ -112,12 +112,25 @@ def test_integers_in_buffers_and_sizes_cannot_wrap(model):
             s.eval([2 ** 32 + 1])  # would be token 1
         with pytest.raises(PonderError, match="n_past"):
             s.eval([1], n_past=-1)
-    img = ponder.Image(2 ** 32 + 2, 2, bytes(12))  # would be a 2 x 2 picture
+    with pytest.raises(PonderError, match="12 bytes of RGB for a 4294967298x2 image"):
+        ponder.Image(2 ** 32 + 2, 2, bytes(12))  # would be a 2 x 2 picture
+    img = ponder.Image.from_rgb(bytes(12), 2, 2)
+    img.width = 2 ** 32 + 2  # changed after making it
     with pytest.raises(PonderError, match="image width"):
         img.png()
+    tall = ponder.Image.from_rgb(bytes(128 * 128 * 3), 128, 128)
+    tall.height = 2 ** 32 + 128
     with model.session() as s:
         with pytest.raises(PonderError, match="image height"):
-            s.set_image(ponder.Image(128, 2 ** 32 + 128, bytes(128 * 128 * 3)))
+            s.set_image(tall)
+
+
+def test_an_image_holds_exactly_its_pixels():
+    # A buffer of another size means the sides are wrong: saving it would cut or pad rows.
+    for n in (64 * 64 * 3 - 1, 64 * 64 * 3 + 1, 128 * 128 * 3):
+        with pytest.raises(PonderError, match=f"{n} bytes of RGB for a 64x64 image; 12288 needed"):
+            ponder.Image(64, 64, bytes(n))
+    assert ponder.Image(64, 64, bytes(64 * 64 * 3)).width == 64
 
 
 # ---- A model file rewritten while loaded -------------------------------------------------
