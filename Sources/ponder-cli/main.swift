@@ -388,7 +388,9 @@ struct Redraw: ParsableCommand {
 
     @OptionGroup var options: EditOptions
 
-    @Option(help: "The region in pixels: x0,y0,x1,y1 (x0 <= x < x1, y0 <= y < y1).")
+    // Unconditional: a box that starts with a minus sign ("-5,0,10,10") is its value, so its
+    // error says what is wrong with the box rather than that the value is missing.
+    @Option(parsing: .unconditional, help: "The region in pixels: x0,y0,x1,y1 (x0 <= x < x1, y0 <= y < y1).")
     var box: String
 
     @Option(help: "What goes in the region: a phrase for one object, e.g. \"a small red star\" (default: clear it).")

@@ -362,12 +362,20 @@ class Session:
             p.draft_tokens = _int(draft_tokens, "draft tokens", 0, 15)
         h = C.c_void_p()
         _check(lib.ponder_session_create(model._handle, C.byref(p), C.byref(h)))
-        self._handle = h
+        self._open = h
+
+    @property
+    def _handle(self):
+        """The library's session; a closed one is an error that says so, not a NULL pointer."""
+        h = getattr(self, "_open", None)
+        if h is None:
+            raise PonderError("the session is closed (close() or the end of its with-block freed it)", "wrong call order")
+        return h
 
     def close(self):
-        if getattr(self, "_handle", None):
-            _load().ponder_session_free(self._handle)
-            self._handle = None
+        if getattr(self, "_open", None):
+            _load().ponder_session_free(self._open)
+            self._open = None
 
     __del__ = close
 
@@ -578,15 +586,23 @@ class Model:
         path = default_model_path() if path is None else path
         h = C.c_void_p()
         _check(lib.ponder_model_load(_path(path, "model path"), C.byref(h)))
-        self._handle = h
+        self._open = h
         info = _ModelInfo()
         _check(lib.ponder_model_get_info(h, C.byref(info)))
         self.info = {name: getattr(info, name) for name, _ in _ModelInfo._fields_}
 
+    @property
+    def _handle(self):
+        """The library's model; a closed one is an error that says so, not a NULL pointer."""
+        h = getattr(self, "_open", None)
+        if h is None:
+            raise PonderError("the model is closed (close() freed it)", "wrong call order")
+        return h
+
     def close(self):
-        if getattr(self, "_handle", None):
-            _load().ponder_model_free(self._handle)
-            self._handle = None
+        if getattr(self, "_open", None):
+            _load().ponder_model_free(self._open)
+            self._open = None
 
     __del__ = close
 

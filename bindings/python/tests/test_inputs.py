@@ -341,3 +341,17 @@ def test_the_c_callback_cancels_with_its_own_status(model):
         no_callback = ponder._PROGRESS()  # a NULL function pointer
         assert lib.ponder_draw(s._handle, no_callback, None) == 0 and len(s.tokens()) == 256
         assert lib.ponder_generate(s._handle, None, no_callback, None) == 1
+
+
+def test_a_closed_session_or_model_says_so(model_path):
+    model = ponder.Model(model_path)
+    s = model.session()
+    s.close()
+    s.close()  # twice is fine
+    for call in (lambda: s.plan("a red circle"), lambda: s.add("a red star"), lambda: s.image()):
+        with pytest.raises(PonderError, match="the session is closed") as e:
+            call()
+        assert e.value.status == "wrong call order"  # ponder_status_string(PONDER_ERR_WRONG_STATE)
+    model.close()
+    with pytest.raises(PonderError, match="the model is closed"):
+        model.session()
