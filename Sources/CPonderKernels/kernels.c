@@ -162,10 +162,10 @@ PK_AVX2 static inline void pk_prefetch_ahead(const uint8_t *w0, const uint8_t *w
 }
 
 // One weight row against NV vectors (1 to 8), its |w| and scale made once per block and
-// shared by the vectors. Each (row, vector) sum is formed as in matmul_q8_avx2's one-pair
-// loop: the same eight int32 lanes per block (exact), converted, scaled by the float
-// product d_w·d_x and accumulated in block order, then summed by hsum8, so the result is
-// the same bits whatever the tiling. (Two rows per tile spill registers: measured slower
+// shared by the vectors. Each (row, vector) sum is formed as in matmul_q8_avx2's two-row
+// loops: the same eight int32 lanes per block (block_products, exact), converted, scaled by
+// the float product d_w·d_x and accumulated in block order, then summed by hsum8, so the
+// result is the same bits whatever the tiling or batch. (Two rows per tile spill registers: measured slower
 // with benchmarks/ab/kernels.)
 __attribute__((always_inline)) PK_AVX2 static inline void row_tile_avx2(const uint8_t *w, const pk_block_q8 *x, int blocks,
                                                                         const int nv, float *out, int out_stride) {
@@ -183,6 +183,17 @@ __attribute__((always_inline)) PK_AVX2 static inline void row_tile_avx2(const ui
         }
     }
     for (int v = 0; v < nv; v++) out[(size_t)v * out_stride] = hsum8(acc[v]);
+}
+
+// One weight row against vectors v0..<v1, in tiles of 8, then 4, 2 and 1.
+PK_AVX2 static void row_avx2(const uint8_t *w, const pk_block_q8 *xq, int blocks, int v0, int v1, float *out, int out_stride) {
+    int v = v0;
+#define PK_ROW_TILE(NV) row_tile_avx2(w, xq + (size_t)v * blocks, blocks, NV, out + (size_t)v * out_stride, out_stride)
+    for (; v + 8 <= v1; v += 8) PK_ROW_TILE(8);
+    if (v + 4 <= v1) { PK_ROW_TILE(4); v += 4; }
+    if (v + 2 <= v1) { PK_ROW_TILE(2); v += 2; }
+    if (v < v1) PK_ROW_TILE(1);
+#undef PK_ROW_TILE
 }
 
 PK_AVX2 static void matmul_q8_avx2(const uint8_t *w, size_t row_bytes, int blocks, const pk_block_q8 *xq, int batch,
@@ -203,7 +214,7 @@ PK_AVX2 static void matmul_q8_avx2(const uint8_t *w, size_t row_bytes, int block
         out[r + 1] = hsum8(a1);
     }
     // Two rows against a guided pair's two vectors: each weight block is loaded once for
-    // the four products; each (row, vector) sum is formed exactly as in the loop below.
+    // the four products; each (row, vector) sum is formed exactly as in row_tile_avx2.
     for (; batch == 2 && r + 1 < r1; r += 2) {
         const uint8_t *w0 = w + (size_t)r * row_bytes, *w1 = w0 + row_bytes;
         const pk_block_q8 *x0 = xq, *x1 = xq + blocks;
@@ -224,34 +235,11 @@ PK_AVX2 static void matmul_q8_avx2(const uint8_t *w, size_t row_bytes, int block
     // Batches of three or more (prefill, speculative passes, a read-back): each row against
     // eight vectors at a time, the vectors in chunks that stay in the L1 cache while every
     // row passes over them. About 1.5 times the one-pair loop's speed (benchmarks/ab/kernels).
-    if (batch >= 3) {
-        const int chunk = 32;
-        for (int v0 = 0; v0 < batch; v0 += chunk) {
-            const int v1 = v0 + chunk < batch ? v0 + chunk : batch;
-            for (int rr = r; rr < r1; rr++) {
-                const uint8_t *wr = w + (size_t)rr * row_bytes;
-                int v = v0;
-#define PK_ROW_TILE(NV) row_tile_avx2(wr, xq + (size_t)v * blocks, blocks, NV, out + (size_t)v * out_stride + rr, out_stride)
-                for (; v + 8 <= v1; v += 8) PK_ROW_TILE(8);
-                if (v + 4 <= v1) { PK_ROW_TILE(4); v += 4; }
-                if (v + 2 <= v1) { PK_ROW_TILE(2); v += 2; }
-                if (v < v1) PK_ROW_TILE(1);
-#undef PK_ROW_TILE
-            }
-        }
-        return;
-    }
-    for (; r < r1; r++) {
-        const uint8_t *wr = w + (size_t)r * row_bytes;
-        for (int v = 0; v < batch; v++) {
-            const pk_block_q8 *x = xq + (size_t)v * blocks;
-            __m256 acc = _mm256_setzero_ps();
-            for (int b = 0; b < blocks; b++) {
-                __m256 p = block_products(wr + 34 * b + 2, x[b].q);
-                acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(*(const uint16_t *)(wr + 34 * b)) * x[b].d), p, acc);
-            }
-            out[(size_t)v * out_stride + r] = hsum8(acc);
-        }
+    // The rows the pair loops above leave (an odd last one) take the same row tiles.
+    const int chunk = batch >= 3 ? 32 : batch;
+    for (int v0 = 0; v0 < batch; v0 += chunk) {
+        const int v1 = v0 + chunk < batch ? v0 + chunk : batch;
+        for (int rr = r; rr < r1; rr++) row_avx2(w + (size_t)rr * row_bytes, xq, blocks, v0, v1, out + rr, out_stride);
     }
 }
 

@@ -137,10 +137,15 @@ enum OutputPath {
     /// A file is written whole at the end of the work: a directory in its place is refused
     /// before any work starts, not after.
     static func notADirectory(_ path: String, option: String) throws {
-        var info = stat()
-        if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+        if isDirectory(path) {
             throw ValidationError("\(option) '\(PonderError.visible(path))' is a directory: give a file name")
         }
+    }
+
+    /// Whether `path` names an existing directory (links followed).
+    static func isDirectory(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// `path` with "-seed" before its extension: out.png, 7 → out-7.png.

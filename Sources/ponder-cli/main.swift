@@ -71,8 +71,7 @@ func fail(_ message: String) -> ExitCode {
 }
 
 func readFile(_ path: String) throws -> String {
-    var info = stat()
-    if stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR {
+    if OutputPath.isDirectory(path) {
         throw PonderError(.io, "cannot read '\(PonderError.visible(path))': it is a directory, not a plan file")
     }
     guard let f = fopen(path, "rb") else {

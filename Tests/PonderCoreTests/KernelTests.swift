@@ -107,6 +107,18 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// A row-major Q8_0 matrix: per block a small positive half scale, then 32 quants from `quant`.
+    static func q8Matrix(rows: Int, blocks: Int, rng: inout RandomSource, quant: (inout RandomSource) -> UInt8) -> [UInt8] {
+        var w = [UInt8](repeating: 0, count: rows * blocks * 34)
+        for blk in 0..<(rows * blocks) {
+            let d = Float16(0.002 + rng.uniform() * 0.05).bitPattern
+            w[34 * blk] = UInt8(d & 0xff)
+            w[34 * blk + 1] = UInt8(d >> 8)
+            for i in 0..<32 { w[34 * blk + 2 + i] = quant(&rng) }
+        }
+        return w
+    }
+
     /// The row-major kernel gives each (row, vector) the same bits whatever the batch it comes
     /// in: speculative passes and prefills (many vectors, tiled) must agree with one-token
     /// steps, or drawing would depend on how tokens were grouped. Batches that cross the
@@ -117,13 +129,7 @@ final class KernelTests: XCTestCase {
         var rng = RandomSource(seed: 4)
         let vnni = pk_q8x16_available() != 0
         for (rows, blocks) in [(37, 3), (64, 8), (5, 24)] {
-            var w = [UInt8](repeating: 0, count: rows * blocks * 34)
-            for blk in 0..<(rows * blocks) {
-                let d = Float16(0.002 + rng.uniform() * 0.05).bitPattern
-                w[34 * blk] = UInt8(d & 0xff)
-                w[34 * blk + 1] = UInt8(d >> 8)
-                for i in 0..<32 { w[34 * blk + 2 + i] = UInt8(truncatingIfNeeded: rng.next()) }  // -128 too
-            }
+            let w = Self.q8Matrix(rows: rows, blocks: blocks, rng: &rng) { UInt8(truncatingIfNeeded: $0.next()) }  // -128 too
             for batch in [1, 2, 3, 4, 7, 8, 9, 12, 17, 32, 33, 45] where !vnni || batch <= 3 {
                 let x = (0..<(batch * blocks * 32)).map { _ in rng.uniform() * 4 - 2 }
                 var xq = [pk_block_q8](repeating: pk_block_q8(), count: batch * blocks)
@@ -158,13 +164,7 @@ final class KernelTests: XCTestCase {
         try XCTSkipUnless(pk_q8x16_available() != 0, "no AVX-512 VNNI here: the engine does not pack")
         var rng = RandomSource(seed: 3)
         for (rows, blocks) in [(37, 3), (64, 8), (5, 1)] {
-            var w = [UInt8](repeating: 0, count: rows * blocks * 34)
-            for blk in 0..<(rows * blocks) {
-                let d = Float16(0.002 + rng.uniform() * 0.05).bitPattern
-                w[34 * blk] = UInt8(d & 0xff)
-                w[34 * blk + 1] = UInt8(d >> 8)
-                for i in 0..<32 { w[34 * blk + 2 + i] = UInt8(bitPattern: Int8(Int(rng.next() % 255) - 127)) }
-            }
+            let w = Self.q8Matrix(rows: rows, blocks: blocks, rng: &rng) { UInt8(bitPattern: Int8(Int($0.next() % 255) - 127)) }
             var packed = [UInt8](repeating: 0, count: pk_q8x16_bytes(Int32(rows), Int32(blocks)) + 64)
             packed.withUnsafeMutableBytes { raw in
                 let aligned = raw.baseAddress!.alignedUp(toMultipleOf: 64).assumingMemoryBound(to: UInt8.self)

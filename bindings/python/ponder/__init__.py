@@ -326,8 +326,57 @@ class Image:
         return PILImage.frombytes("RGB", (self.width, self.height), self.rgb)
 
 
-class Session:
+def _with_progress(call, on_step, report=lambda done, total: True) -> bool:
+    """call(callback) with a ponder_progress_callback that passes (done, total) to on_step
+    when report(done, total) says so: True when the call finished, False when on_step
+    stopped it (False or 0 from it); an exception from on_step, or Ctrl-C, stops it too and
+    is raised here."""
+    if on_step is not None and not callable(on_step):
+        raise TypeError(f"on_step must be callable, not {type(on_step).__name__}")
+    raised = []
+
+    def progress(done, total, _user_data):
+        try:  # everything inside: an exception escaping a ctypes callback is only printed
+            if on_step is None or not report(done, total):
+                return True
+            answer = on_step(done, total)
+            return answer is None or bool(answer)  # False, 0, numpy's False: stop
+        except BaseException as e:  # KeyboardInterrupt too: Ctrl-C stops the drawing
+            raised.append(e)
+            return False
+
+    status = call(_PROGRESS(progress))  # the callback lives until the call returns
+    if raised:
+        raise raised[0]
+    if status == _CANCELLED:
+        return False
+    _check(status)
+    return True
+
+
+class _Owned:
+    """Owns one library handle (`_open`): close() frees it with the library function named
+    `_free`, and using it once closed is an error that says so, not a NULL pointer."""
+    _kind, _free, _closed_by = "handle", "", "close()"
+
+    @property
+    def _handle(self):
+        h = getattr(self, "_open", None)
+        if h is None:
+            raise PonderError(f"the {self._kind} is closed ({self._closed_by} freed it)", "wrong call order")
+        return h
+
+    def close(self):
+        if getattr(self, "_open", None):
+            getattr(_load(), self._free)(self._open)
+            self._open = None
+
+    __del__ = close
+
+
+class Session(_Owned):
     """A generation in progress on a Model; use one session from one thread at a time."""
+    _kind, _free, _closed_by = "session", "ponder_session_free", "close() or the end of its with-block"
 
     def __init__(self, model: "Model", *, seed: int = 0, temperature: Optional[float] = None,
                  top_k: Optional[int] = None, top_p: Optional[float] = None,
@@ -363,21 +412,6 @@ class Session:
         h = C.c_void_p()
         _check(lib.ponder_session_create(model._handle, C.byref(p), C.byref(h)))
         self._open = h
-
-    @property
-    def _handle(self):
-        """The library's session; a closed one is an error that says so, not a NULL pointer."""
-        h = getattr(self, "_open", None)
-        if h is None:
-            raise PonderError("the session is closed (close() or the end of its with-block freed it)", "wrong call order")
-        return h
-
-    def close(self):
-        if getattr(self, "_open", None):
-            _load().ponder_session_free(self._open)
-            self._open = None
-
-    __del__ = close
 
     def __enter__(self):
         return self
@@ -422,29 +456,14 @@ class Session:
 
     def _drawing(self, call, on_step, step_size) -> bool:
         step_size = _int(step_size, "step_size", 1, 2 ** 31 - 1)
-        if on_step is not None and not callable(on_step):
-            raise TypeError(f"on_step must be callable, not {type(on_step).__name__}")
-        raised = []
         reported = [0]  # a pass draws several tokens: report on crossing each step_size multiple
 
-        def progress(done, total, _user_data):
-            try:  # everything inside: an exception escaping a ctypes callback is only printed
-                if on_step is None or (done // step_size == reported[0] // step_size and done != total):
-                    return True
-                reported[0] = done
-                answer = on_step(done, total)
-                return answer is None or bool(answer)  # False, 0, numpy's False: stop
-            except BaseException as e:  # KeyboardInterrupt too: Ctrl-C stops the drawing
-                raised.append(e)
+        def report(done, total):
+            if done // step_size == reported[0] // step_size and done != total:
                 return False
-
-        status = call(_PROGRESS(progress))
-        if raised:
-            raise raised[0]
-        if status == _CANCELLED:
-            return False
-        _check(status)
-        return True
+            reported[0] = done
+            return True
+        return _with_progress(call, on_step, report)
 
     def tokens(self) -> list[int]:
         lib = _load()
@@ -506,34 +525,18 @@ class Session:
         each new place tried). False (or 0) from on_step stops the edit, which then returns
         False and leaves the canvas as it was; an exception from on_step, or Ctrl-C, stops it
         too and is raised."""
-        lib = _load()
         if on_step is None:
             _check(call())
             return True
-        if not callable(on_step):
-            raise TypeError(f"on_step must be callable, not {type(on_step).__name__}")
-        raised = []
+        lib = _load()
 
-        def progress(done, total, _user_data):
-            try:  # everything inside: an exception escaping a ctypes callback is only printed
-                answer = on_step(done, total)
-                return answer is None or bool(answer)
-            except BaseException as e:
-                raised.append(e)
-                return False
-
-        callback = _PROGRESS(progress)  # kept alive until the call returns
-        _check(lib.ponder_set_edit_progress(self._handle, callback, None))
-        try:
-            status = call()
-        finally:
-            lib.ponder_set_edit_progress(self._handle, _PROGRESS(), None)  # NULL: no callback
-        if raised:
-            raise raised[0]
-        if status == _CANCELLED:
-            return False
-        _check(status)
-        return True
+        def watched(callback):
+            _check(lib.ponder_set_edit_progress(self._handle, callback, None))
+            try:
+                return call()
+            finally:
+                lib.ponder_set_edit_progress(self._handle, _PROGRESS(), None)  # NULL: no callback
+        return _with_progress(watched, on_step)
 
     def edit(self, plan: str, on_step: Optional[Callable[[int, int], Optional[bool]]] = None) -> bool:
         """Redraws the canvas to an edited copy of its plan (moved, recoloured, resized,
@@ -578,8 +581,9 @@ class Session:
         return list(logits)
 
 
-class Model:
+class Model(_Owned):
     """A loaded model file. `path=None` loads the default model (`default_model_path()`)."""
+    _kind, _free = "model", "ponder_model_free"
 
     def __init__(self, path=None):
         lib = _load()
@@ -590,21 +594,6 @@ class Model:
         info = _ModelInfo()
         _check(lib.ponder_model_get_info(h, C.byref(info)))
         self.info = {name: getattr(info, name) for name, _ in _ModelInfo._fields_}
-
-    @property
-    def _handle(self):
-        """The library's model; a closed one is an error that says so, not a NULL pointer."""
-        h = getattr(self, "_open", None)
-        if h is None:
-            raise PonderError("the model is closed (close() freed it)", "wrong call order")
-        return h
-
-    def close(self):
-        if getattr(self, "_open", None):
-            _load().ponder_model_free(self._open)
-            self._open = None
-
-    __del__ = close
 
     def session(self, **kwargs) -> Session:
         return Session(self, **kwargs)
